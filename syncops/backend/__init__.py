@@ -1,0 +1,1 @@
+"""ThoughtSpace's Django database backend over libsql-experimental (``ENGINE = "syncops.backend"``)."""

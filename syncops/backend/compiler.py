@@ -1,0 +1,212 @@
+"""SQL compilers that give libSQL native SQL for expressions Django's sqlite3 backend
+implements with Python functions, and refuse by name those SQLite cannot express."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import FieldError
+from django.db import NotSupportedError
+from django.db.models import aggregates, functions, lookups
+from django.db.models.expressions import DurationExpression, Value
+from django.db.models.sql import compiler
+
+SQL = tuple[str, list[Any] | tuple[Any, ...]]
+
+_NATIVE: dict[type, Callable[[Any, Any], SQL]] = {}
+
+
+def native(*classes: type) -> Callable[[Callable[[Any, Any], SQL]], Callable[[Any, Any], SQL]]:
+    def register(function: Callable[[Any, Any], SQL]) -> Callable[[Any, Any], SQL]:
+        for cls in classes:
+            _NATIVE[cls] = function
+        return function
+
+    return register
+
+
+def _unsupported(feature: str, hint: str = "") -> Callable[[Any, Any], SQL]:
+    def refuse(compiler: Any, node: Any) -> SQL:
+        raise NotSupportedError(
+            f"{feature} is not supported by syncops.backend: libSQL cannot run Python "
+            f"functions inside SQL.{' ' + hint if hint else ''}"
+        )
+
+    return refuse
+
+
+for _cls, _hint in (
+    (functions.MD5, "Hash the value in Python (hashlib)."),
+    (functions.SHA1, "Hash the value in Python (hashlib)."),
+    (functions.SHA224, "Hash the value in Python (hashlib)."),
+    (functions.SHA256, "Hash the value in Python (hashlib)."),
+    (functions.SHA384, "Hash the value in Python (hashlib)."),
+    (functions.SHA512, "Hash the value in Python (hashlib)."),
+    (functions.LPad, "Pad the value in Python."),
+    (functions.RPad, "Pad the value in Python."),
+    (functions.Reverse, "Reverse the value in Python."),
+    (aggregates.StdDev, "Compute it in Python (statistics)."),
+    (aggregates.Variance, "Compute it in Python (statistics)."),
+):
+    _NATIVE[_cls] = _unsupported(_cls.__name__, _hint)
+
+
+def _args(compiler: Any, node: Any) -> tuple[list[str], list[Any]]:
+    sqls, params = [], []
+    for expression in node.get_source_expressions():
+        sql, expression_params = compiler.compile(expression)
+        sqls.append(sql)
+        params.extend(expression_params)
+    return sqls, params
+
+
+def _bind(expr: str, values: list[str]) -> str:
+    names = "abcdefgh"
+    columns = ", ".join(f"{sql} AS {names[i]}" for i, sql in enumerate(values))
+    return f"(SELECT {expr} FROM (SELECT {columns}))"
+
+
+@native(functions.Random)
+def _random(compiler: Any, node: Any) -> SQL:
+    # random() spans the 64-bit integers; Django's Random() is a float in [0, 1).
+    return "((random() / 18446744073709551616.0) + 0.5)", []
+
+
+@native(functions.Mod)
+def _mod(compiler: Any, node: Any) -> SQL:
+    # fmod: the result has the sign of the dividend; NULL for a zero divisor.
+    sqls, params = _args(compiler, node)
+    return _bind("CASE WHEN b = 0 THEN NULL ELSE a - b * CAST((a * 1.0) / b AS INTEGER) END", sqls), params
+
+
+@native(functions.Log)
+def _log(compiler: Any, node: Any) -> SQL:
+    # libSQL's log() takes one argument (the natural log); Log(base, x) = ln(x) / ln(base).
+    sqls, params = _args(compiler, node)
+    return _bind("ln(b) / ln(a)", sqls), params
+
+
+@native(functions.Cot)
+def _cot(compiler: Any, node: Any) -> SQL:
+    sqls, params = _args(compiler, node)
+    return f"(1 / tan({sqls[0]}))", params
+
+
+@native(functions.Repeat)
+def _repeat(compiler: Any, node: Any) -> SQL:
+    sqls, params = _args(compiler, node)
+    # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy.
+    return _bind("CASE WHEN b < 0 THEN NULL ELSE replace(hex(zeroblob(b)), '00', a) END", sqls), params
+
+
+@native(lookups.Regex, lookups.IRegex)
+def _regex(compiler: Any, node: Any) -> SQL:
+    lhs, lhs_params = node.process_lhs(compiler, compiler.connection)
+    rhs, rhs_params = node.process_rhs(compiler, compiler.connection)
+    if node.lookup_name == "iregex":
+        if rhs != "%s" or len(rhs_params) != 1 or not isinstance(rhs_params[0], str):
+            raise NotSupportedError(
+                "iregex against an expression is not supported by syncops.backend: libSQL's "
+                "REGEXP has no case-insensitive flag, so only literal patterns are rewritten."
+            )
+        rhs_params = [case_insensitive_pattern(rhs_params[0])]
+    return f"{lhs} REGEXP {rhs}", [*lhs_params, *rhs_params]
+
+
+def case_insensitive_pattern(pattern: str) -> str:
+    """Rewrite a regular expression so that each letter matches either case (``a`` → ``[aA]``)."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+                out.append(char)
+            elif char.isalpha() and char.lower() != char.upper():
+                out.append(char.lower() + char.upper())
+            else:
+                out.append(char)
+        elif char == "[":
+            in_class = True
+            out.append(char)
+            if pattern[i + 1 : i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                out.append("]")
+                i += 1
+        elif char == "{":
+            end = pattern.find("}", i)
+            end = len(pattern) - 1 if end == -1 else end
+            out.append(pattern[i : end + 1])
+            i = end + 1
+            continue
+        elif char.isalpha() and char.lower() != char.upper():
+            out.append(f"[{char.lower()}{char.upper()}]")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _internal_type(expression: Any) -> str | None:
+    try:
+        return expression.output_field.get_internal_type()
+    except (AttributeError, FieldError):
+        return None
+
+
+@native(DurationExpression)
+def _duration(compiler: Any, node: Any) -> SQL:
+    compiler.connection.ops.check_expression_support(node)
+    lhs_sql, lhs_params = compiler.compile(node.lhs)
+    rhs_sql, rhs_params = compiler.compile(node.rhs)
+    params = [*lhs_params, *rhs_params]
+    lhs_type, rhs_type = _internal_type(node.lhs), _internal_type(node.rhs)
+    temporal = {"DateTimeField", "DateField", "TimeField"}
+    ops = compiler.connection.ops
+    if lhs_type in temporal and node.connector in "+-":
+        return f"({ops.temporal_plus_duration(node.connector, lhs_type, lhs_sql, rhs_sql)})", params
+    if rhs_type in temporal and node.connector == "+":
+        return f"({ops.temporal_plus_duration('+', rhs_type, rhs_sql, lhs_sql)})", params
+    if node.connector in "+-*/" and lhs_type not in temporal and rhs_type not in temporal:
+        # Durations are integer microseconds: plain arithmetic is exact.
+        return f"(({lhs_sql}) {node.connector} ({rhs_sql}))", params
+    raise NotSupportedError(
+        f"{lhs_type} {node.connector} {rhs_type} is not supported by syncops.backend."
+    )
+
+
+class NativeSQLMixin:
+    def compile(self, node: Any) -> SQL:
+        implementation = _NATIVE.get(type(node))
+        if implementation is not None and not isinstance(node, Value):
+            return implementation(self, node)
+        return super().compile(node)  # type: ignore[misc]
+
+
+class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):
+    pass
+
+
+class SQLInsertCompiler(NativeSQLMixin, compiler.SQLInsertCompiler):
+    pass
+
+
+class SQLDeleteCompiler(NativeSQLMixin, compiler.SQLDeleteCompiler):
+    pass
+
+
+class SQLUpdateCompiler(NativeSQLMixin, compiler.SQLUpdateCompiler):
+    pass
+
+
+class SQLAggregateCompiler(NativeSQLMixin, compiler.SQLAggregateCompiler):
+    pass

@@ -1,0 +1,173 @@
+"""A PEP 249 face for libsql-experimental, the module Django reaches as ``connection.Database``.
+
+The driver raises a bare ``ValueError`` for every SQL error, refuses ``datetime``, ``date``,
+``Decimal``, ``memoryview`` and mapping parameters, binds integers beyond 32 bits as REAL and
+counts ``rowcount`` across statements. This module turns each of those into what Django's
+sqlite3 backend expects from the standard library's ``sqlite3``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import libsql_experimental as libsql
+
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "format"
+
+
+class Warning(Exception):  # noqa: A001 - the PEP 249 name
+    pass
+
+
+class Error(Exception):
+    pass
+
+
+class InterfaceError(Error):
+    pass
+
+
+class DatabaseError(Error):
+    pass
+
+
+class DataError(DatabaseError):
+    pass
+
+
+class OperationalError(DatabaseError):
+    pass
+
+
+class IntegrityError(DatabaseError):
+    pass
+
+
+class InternalError(DatabaseError):
+    pass
+
+
+class ProgrammingError(DatabaseError):
+    pass
+
+
+class NotSupportedError(DatabaseError):
+    pass
+
+
+Binary = bytes
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# Message fragments the driver puts in its ValueError, mapped to the PEP 249 class the
+# standard library's sqlite3 raises for the same SQLite result code.
+_ERROR_CLASSES: tuple[tuple[str, type[Error]], ...] = (
+    ("constraint failed", IntegrityError),
+    ("datatype mismatch", IntegrityError),
+    ("Unsupported parameter type", InterfaceError),
+    ("too big", DataError),
+    ("string or blob too big", DataError),
+    ("not an error", DatabaseError),
+)
+
+
+def translate_error(exc: BaseException) -> Error:
+    """Return the PEP 249 exception for a driver error, keeping the driver's message."""
+    if isinstance(exc, Error):
+        return exc
+    message = str(exc)
+    for fragment, error_class in _ERROR_CLASSES:
+        if fragment in message:
+            return error_class(message)
+    return OperationalError(message)
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, RuntimeError) as exc:
+        raise translate_error(exc) from exc
+
+
+def adapt(value: Any) -> Any:
+    """Turn one parameter into a type the driver binds, as the stdlib's sqlite3 adapters do."""
+    if value is None or isinstance(value, (str, bytes, float)):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return value
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (memoryview, bytearray)):
+        return bytes(value)
+    raise InterfaceError(
+        f"Error binding parameter: type {type(value).__name__!r} is not supported"
+    )
+
+
+_PLACEHOLDER = re.compile(r"%(?:%|s|\((\w+)\)s)")
+
+
+def convert_query(query: str, params: Sequence[Any] | Mapping[str, Any] | None) -> tuple[str, list]:
+    """Turn Django's ``%s``/``%(name)s`` SQL into qmark SQL with adapted positional arguments.
+
+    Integers outside 32 bits are written into the SQL as literals: the driver would bind
+    them as REAL and lose precision (``2**53 + 1`` came back as ``2**53``).
+    """
+    if params is None:
+        return query, []
+    named = isinstance(params, Mapping)
+    positional = iter(() if named else params)
+    args: list[Any] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "%%":
+            return "%"
+        value = adapt(params[match.group(1)] if named else next(positional))  # type: ignore[index]
+        if isinstance(value, int) and not INT32_MIN <= value <= INT32_MAX:
+            return str(value)
+        args.append(value)
+        return "?"
+
+    try:
+        sql = _PLACEHOLDER.sub(substitute, query)
+    except StopIteration:
+        raise ProgrammingError("Not enough parameters for the SQL statement.") from None
+    if not named and next(positional, None) is not None:
+        raise ProgrammingError("Too many parameters for the SQL statement.")
+    return sql, args
+
+
+def engine_version(connection: Any) -> tuple[int, ...]:
+    """The SQLite version of the engine inside the driver (not the stdlib's)."""
+    (version,) = connection.execute("SELECT sqlite_version()").fetchone()
+    return tuple(int(part) for part in version.split("."))
+
+
+def connect(database: str, **kwargs: Any) -> Any:
+    with translated_errors():
+        return libsql.connect(database, **kwargs)
+
+
+_probe = libsql.connect(":memory:")
+sqlite_version_info: tuple[int, ...] = engine_version(_probe)
+sqlite_version = ".".join(map(str, sqlite_version_info))
+_probe.close()
+del _probe

@@ -1,0 +1,255 @@
+"""SQL for what Django's sqlite3 backend delegates to Python functions (``create_function``).
+
+The driver cannot register Python functions, so every ``django_*`` function the sqlite3
+backend calls is replaced here by plain SQLite SQL over the text format Django stores
+(``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC). Where SQLite cannot express a feature the query
+raises ``NotSupportedError`` naming it, never a wrong result.
+
+Time zones: the database holds UTC. Extract/Trunc in UTC or in a fixed UTC offset
+(``datetime.timezone(timedelta(hours=2))``) are exact; a zone with daylight-saving rules
+(``zoneinfo.ZoneInfo("Europe/Paris")``) raises ``NotSupportedError``, because SQLite has no
+time-zone database: convert in Python instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import NotSupportedError
+from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteDatabaseOperations
+from django.db.backends.utils import split_tzname_delta
+from django.utils.dateparse import parse_datetime
+
+Params = tuple[Any, ...]
+
+# Microseconds since the epoch of a stored datetime, exact to the microsecond (julianday()
+# is a double and drifts by tens of microseconds). ``v`` names the value once.
+_TO_MICROS = (
+    "(unixepoch(substr(v, 1, 19)) * 1000000 + CASE WHEN substr(v, 20, 1) = '.' "
+    "THEN CAST(substr(substr(v, 21) || '000000', 1, 6) AS INTEGER) ELSE 0 END)"
+)
+# The stored text of a count of microseconds since the epoch (``m``), as Python's str().
+_FROM_MICROS = (
+    "(strftime('%Y-%m-%d %H:%M:%S', (m - ((m % 1000000) + 1000000) % 1000000) / 1000000, "
+    "'unixepoch') || CASE WHEN ((m % 1000000) + 1000000) % 1000000 = 0 THEN '' "
+    "ELSE printf('.%06d', ((m % 1000000) + 1000000) % 1000000) END)"
+)
+# Text of a duration in microseconds (``m``), in the form the stdlib parser accepts.
+_TIME_FROM_MICROS = (
+    "(printf('%02d:%02d:%02d', m / 3600000000, (m / 60000000) % 60, (m / 1000000) % 60) || "
+    "CASE WHEN m % 1000000 = 0 THEN '' ELSE printf('.%06d', m % 1000000) END)"
+)
+
+
+def _bind(expr: str, **values: str) -> str:
+    """Evaluate ``expr`` with each name bound once to an SQL value (a correlated subquery)."""
+    columns = ", ".join(f"{sql} AS {name}" for name, sql in values.items())
+    return f"(SELECT {expr} FROM (SELECT {columns}))"
+
+
+def datetime_to_micros(sql: str) -> str:
+    return _bind(_TO_MICROS, v=sql)
+
+
+def micros_to_datetime(sql: str) -> str:
+    return _bind(_FROM_MICROS, m=sql)
+
+
+class DatabaseOperations(SQLiteDatabaseOperations):
+    compiler_module = "syncops.backend.compiler"
+
+    # --- time zones -------------------------------------------------------------------
+
+    def _tz_modifier(self, tzname: str | None) -> str | None:
+        """An SQLite date modifier moving UTC to ``tzname``, or None when no shift is needed."""
+        if not tzname or not settings.USE_TZ:
+            return None
+        if self.connection.timezone_name != "UTC":
+            raise NotSupportedError(
+                "syncops.backend stores datetimes in UTC: set DATABASES['default']['TIME_ZONE'] "
+                "to 'UTC' (or leave it unset)."
+            )
+        name, sign, offset = split_tzname_delta(tzname)
+        if offset:
+            if name not in ("UTC", "GMT", ""):
+                raise NotSupportedError(
+                    f"Time zone {tzname!r} in a database date function: only UTC and fixed "
+                    "offsets such as 'UTC+02:00' are supported."
+                )
+            hours, minutes = offset.split(":")
+            return f"{sign}{int(hours) * 60 + int(minutes)} minutes"
+        if name in ("UTC", "GMT", "Etc/UTC", "Z"):
+            return None
+        raise NotSupportedError(
+            f"Time zone {tzname!r} in a database date function (Extract/Trunc/__date...): "
+            "SQLite has no time-zone rules, so only UTC and fixed offsets such as "
+            "datetime.timezone(timedelta(hours=2)) are supported. Evaluate it in Python."
+        )
+
+    def _local(self, sql: str, tzname: str | None) -> tuple[str, str]:
+        """Return the SQL of ``sql`` shifted into ``tzname`` for date functions, and the modifier."""
+        modifier = self._tz_modifier(tzname)
+        if modifier is None:
+            return sql, ""
+        return sql, f", '{modifier}'"
+
+    # --- extract ------------------------------------------------------------------------
+
+    def _extract(self, lookup_type: str, sql: str, modifier: str = "") -> str:
+        def part(fmt: str) -> str:
+            return f"CAST(strftime('{fmt}', {sql}{modifier}) AS INTEGER)"
+
+        # The Thursday of the ISO week decides its week number and ISO year.
+        thursday = f"date({sql}{modifier}, '-3 days', 'weekday 4')"
+        simple = {
+            "year": "%Y",
+            "month": "%m",
+            "day": "%d",
+            "hour": "%H",
+            "minute": "%M",
+            "second": "%S",
+        }
+        if lookup_type in simple:
+            return part(simple[lookup_type])
+        if lookup_type == "week_day":
+            return f"({part('%w')} + 1)"
+        if lookup_type == "iso_week_day":
+            return f"((({part('%w')} + 6) % 7) + 1)"
+        if lookup_type == "quarter":
+            return f"(({part('%m')} + 2) / 3)"
+        if lookup_type == "iso_year":
+            return f"CAST(strftime('%Y', {thursday}) AS INTEGER)"
+        if lookup_type == "week":
+            return f"((CAST(strftime('%j', {thursday}) AS INTEGER) - 1) / 7 + 1)"
+        raise NotSupportedError(f"Extract of {lookup_type!r} is not supported by syncops.backend.")
+
+    def date_extract_sql(self, lookup_type: str, sql: str, params: Params) -> tuple[str, Params]:
+        return self._one_value(lambda v: self._extract(lookup_type.lower(), v), sql, params)
+
+    def datetime_extract_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+        _, modifier = self._local(sql, tzname)
+        return self._one_value(lambda v: self._extract(lookup_type.lower(), v, modifier), sql, params)
+
+    def time_extract_sql(self, lookup_type: str, sql: str, params: Params) -> tuple[str, Params]:
+        if lookup_type.lower() not in ("hour", "minute", "second"):
+            raise NotSupportedError(f"Extract of {lookup_type!r} from a time is not supported.")
+        # A bare time is read as a time on 2000-01-01 by SQLite's date functions.
+        return self._one_value(lambda v: self._extract(lookup_type.lower(), v), sql, params)
+
+    def _one_value(self, build: Any, sql: str, params: Params) -> tuple[str, Params]:
+        """Build SQL that mentions the value several times but binds its params once."""
+        return _bind(build("v"), v=sql), tuple(params)
+
+    # --- truncate -----------------------------------------------------------------------
+
+    def _date_trunc(self, lookup_type: str, v: str, modifier: str = "") -> str:
+        formats = {
+            "year": "%Y-01-01",
+            "month": "%Y-%m-01",
+            "day": "%Y-%m-%d",
+        }
+        if lookup_type in formats:
+            return f"strftime('{formats[lookup_type]}', {v}{modifier})"
+        if lookup_type == "quarter":
+            month = f"((CAST(strftime('%m', {v}{modifier}) AS INTEGER) - 1) / 3 * 3 + 1)"
+            return f"printf('%s-%02d-01', strftime('%Y', {v}{modifier}), {month})"
+        if lookup_type == "week":
+            return f"date({v}{modifier}, '-6 days', 'weekday 1')"
+        raise NotSupportedError(f"Trunc to {lookup_type!r} of a date is not supported.")
+
+    def _time_trunc(self, lookup_type: str, v: str, modifier: str = "") -> str:
+        formats = {"hour": "%H:00:00", "minute": "%H:%M:00", "second": "%H:%M:%S"}
+        if lookup_type not in formats:
+            raise NotSupportedError(f"Trunc to {lookup_type!r} of a time is not supported.")
+        return f"strftime('{formats[lookup_type]}', {v}{modifier})"
+
+    def date_trunc_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None = None) -> tuple[str, Params]:
+        _, modifier = self._local(sql, tzname)
+        return self._one_value(lambda v: self._date_trunc(lookup_type.lower(), v, modifier), sql, params)
+
+    def time_trunc_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None = None) -> tuple[str, Params]:
+        _, modifier = self._local(sql, tzname)
+        return self._one_value(lambda v: self._time_trunc(lookup_type.lower(), v, modifier), sql, params)
+
+    def datetime_trunc_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+        _, modifier = self._local(sql, tzname)
+        lookup_type = lookup_type.lower()
+        if lookup_type in ("hour", "minute", "second"):
+            day = f"strftime('%Y-%m-%d', v{modifier})"
+            build = f"{day} || ' ' || {self._time_trunc(lookup_type, 'v', modifier)}"
+        else:
+            build = f"{self._date_trunc(lookup_type, 'v', modifier)} || ' 00:00:00'"
+        return _bind(build, v=sql), tuple(params)
+
+    def datetime_cast_date_sql(self, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+        _, modifier = self._local(sql, tzname)
+        return _bind(f"date(v{modifier})", v=sql), tuple(params)
+
+    def datetime_cast_time_sql(self, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+        _, modifier = self._local(sql, tzname)
+        # time() drops microseconds; a whole-minute shift leaves them as they were.
+        build = (
+            f"time(v{modifier}) || CASE WHEN substr(v, 20, 1) = '.' "
+            "THEN substr(v, 20) ELSE '' END"
+        )
+        return _bind(build, v=sql), tuple(params)
+
+    # --- durations and temporal arithmetic ---------------------------------------------
+
+    def format_for_duration_arithmetic(self, sql: str) -> str:
+        return sql
+
+    def combine_duration_expression(self, connector: str, sub_expressions: list[str]) -> str:
+        # Called for DateTime/Date/Time +/- Duration; the side types are set by the compiler.
+        raise NotSupportedError(
+            "Duration arithmetic needs syncops.backend's compiler; this expression reached "
+            "DatabaseOperations directly."
+        )
+
+    def temporal_plus_duration(self, connector: str, temporal_type: str, temporal_sql: str, duration_sql: str) -> str:
+        """``temporal ± duration`` for a datetime, date or time value."""
+        sign = "+" if connector == "+" else "-"
+        if temporal_type == "DateTimeField":
+            return micros_to_datetime(f"{datetime_to_micros(temporal_sql)} {sign} ({duration_sql})")
+        if temporal_type == "DateField":
+            return f"date({micros_to_datetime(f'{datetime_to_micros(temporal_sql)} {sign} ({duration_sql})')})"
+        if temporal_type == "TimeField":
+            day = 86400000000
+            micros = datetime_to_micros(f"'2000-01-01 ' || ({temporal_sql})")
+            offset = f"((({micros} - 946684800000000 {sign} ({duration_sql})) % {day}) + {day}) % {day}"
+            return _bind(_TIME_FROM_MICROS, m=offset)
+        raise NotSupportedError(f"Duration arithmetic with a {temporal_type} is not supported.")
+
+    def subtract_temporals(self, internal_type: str, lhs: tuple[str, Params], rhs: tuple[str, Params]) -> tuple[str, Params]:
+        lhs_sql, lhs_params = lhs
+        rhs_sql, rhs_params = rhs
+        if internal_type == "TimeField":
+            lhs_sql = f"'2000-01-01 ' || ({lhs_sql})"
+            rhs_sql = f"'2000-01-01 ' || ({rhs_sql})"
+        sql = f"({datetime_to_micros(lhs_sql)} - {datetime_to_micros(rhs_sql)})"
+        return sql, (*lhs_params, *rhs_params)
+
+    def combine_expression(self, connector: str, sub_expressions: list[str]) -> str:
+        if connector == "#":
+            return _bind("((a | b) - (a & b))", a=sub_expressions[0], b=sub_expressions[1])
+        return super().combine_expression(connector, sub_expressions)
+
+    # --- helpers Django calls with raw driver objects ----------------------------------
+
+    def _quote_params_for_last_executed_query(self, params: Any) -> Any:
+        from . import database
+
+        return super()._quote_params_for_last_executed_query(
+            tuple(database.adapt(param) for param in params)
+        )
+
+    def force_group_by(self) -> list[str]:
+        return []
+
+    def convert_datetimefield_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if isinstance(value, str) and value and "-" not in value[:5]:
+            # A datetime computed from a bare time; not a datetime the ORM can return.
+            value = parse_datetime(value)
+        return super().convert_datetimefield_value(value, expression, connection)
+

@@ -1,0 +1,76 @@
+"""System checks (``manage.py check``) for the database backend and its file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import connections
+
+MINIMUM_ENGINE_VERSION = (3, 35)
+
+
+@register(Tags.database)
+def check_database_file(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The database directory exists and is writable, and the engine is new enough."""
+    problems: list[CheckMessage] = []
+    for alias in kwargs.get("databases") or []:
+        connection = connections[alias]
+        if connection.vendor != "sqlite" or connection.settings_dict["ENGINE"] != "syncops.backend":
+            continue
+        path = Path(str(connection.settings_dict["NAME"]))
+        directory = path.parent
+        if not directory.exists():
+            problems.append(
+                Warning(
+                    f"The database directory {directory} does not exist yet.",
+                    hint="It is created on first use; check THOUGHTSPACE_DB_PATH if this is wrong.",
+                    id="syncops.W001",
+                )
+            )
+        elif not os.access(directory, os.W_OK):
+            problems.append(
+                Error(
+                    f"The database directory {directory} is not writable.",
+                    hint="Fix its permissions or point THOUGHTSPACE_DB_PATH elsewhere.",
+                    id="syncops.E001",
+                )
+            )
+            continue
+        try:
+            version = connection.get_database_version()
+        except Exception as exc:
+            problems.append(
+                Error(
+                    f"Cannot open the database {path}: {exc}",
+                    hint="Check THOUGHTSPACE_DB_PATH and that the file is a libSQL/SQLite database.",
+                    id="syncops.E002",
+                )
+            )
+            continue
+        if version < MINIMUM_ENGINE_VERSION:
+            problems.append(
+                Error(
+                    f"libSQL engine {'.'.join(map(str, version))} is older than "
+                    f"{'.'.join(map(str, MINIMUM_ENGINE_VERSION))}.",
+                    hint="Upgrade libsql-experimental.",
+                    id="syncops.E003",
+                )
+            )
+    return problems
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DATABASES["default"]["ENGINE"] != "syncops.backend":
+        return [
+            Warning(
+                "The default database does not use syncops.backend.",
+                hint="ThoughtSpace's sync and recovery only work on ENGINE='syncops.backend'.",
+                id="syncops.W002",
+            )
+        ]
+    return []

@@ -1,0 +1,24 @@
+"""Test settings: the real settings plus a models-only app and a stock sqlite3 database
+that the backend conformance suite compares syncops.backend against."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+from thoughtspace.settings import *  # noqa: E402,F403
+from thoughtspace.settings import DATABASES, INSTALLED_APPS  # noqa: E402
+
+_TMP = tempfile.mkdtemp(prefix="thoughtspace-tests-")
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.backend"]
+DATABASES = {
+    "default": {**DATABASES["default"], "NAME": f"{_TMP}/thoughtspace.db", "TEST": {"NAME": f"{_TMP}/test.db"}},
+    "stock": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": f"{_TMP}/stock.db",
+        "TEST": {"NAME": f"{_TMP}/test-stock.db"},
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL"},
+    },
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
