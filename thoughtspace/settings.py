@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "syncops",
+    "spaces",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from spaces.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("", include("spaces.urls")),
 ]

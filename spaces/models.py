@@ -1,0 +1,212 @@
+"""Spaces of thoughts and links, their members, their append-only history and API tokens."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from spaces.ids import new_id
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$"
+KEY_RE = re.compile(KEY_PATTERN)
+KEY_HELP = "1-80 characters: letters, digits, '-', '_' or '.', starting with a letter or digit."
+
+TITLE_MAX = 200
+BODY_MAX = 20_000
+KIND_MAX = 40
+LABEL_MAX = 100
+METADATA_MAX_BYTES = 16_384
+
+
+def ulid_field() -> models.CharField:
+    return models.CharField(primary_key=True, max_length=26, default=new_id, editable=False)
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    EDITOR = "editor", "Editor"
+
+
+class Space(models.Model):
+    id = ulid_field()
+    title = models.CharField(max_length=TITLE_MAX)
+    description = models.TextField(blank=True, default="", max_length=BODY_MAX)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_spaces"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def role_of(self, user: models.Model) -> str | None:
+        """The user's role here: "owner", "editor", "viewer" or None."""
+        if not getattr(user, "is_authenticated", False):
+            return None
+        if self.owner_id == user.pk:
+            return "owner"
+        membership = self.memberships.filter(user=user).first()
+        return membership.role if membership else None
+
+
+class Membership(models.Model):
+    id = ulid_field()
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["space", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.space}"
+
+
+class Thought(models.Model):
+    """A node of a space's graph, addressed in the API by its ``key``."""
+
+    id = ulid_field()
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="thoughts")
+    key = models.CharField(max_length=80, validators=[RegexValidator(KEY_PATTERN, KEY_HELP)])
+    title = models.CharField(max_length=TITLE_MAX)
+    body = models.TextField(blank=True, default="", max_length=BODY_MAX)
+    kind = models.CharField(max_length=KIND_MAX, blank=True, default="note")
+    metadata = models.JSONField(default=dict, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    position = models.IntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["space", "key"], name="thought_unique_key_per_space")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.title}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.id}.{self.version}"'
+
+    def snapshot(self) -> dict:
+        """The thought's content as recorded in history and sent in events."""
+        return {
+            "id": self.id,
+            "key": self.key,
+            "title": self.title,
+            "body": self.body,
+            "kind": self.kind,
+            "metadata": self.metadata,
+            "parent": self.parent.key if self.parent_id and self.parent else None,
+            "position": self.position,
+            "version": self.version,
+        }
+
+
+class Link(models.Model):
+    id = ulid_field()
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="links")
+    source = models.ForeignKey(Thought, on_delete=models.CASCADE, related_name="outgoing_links")
+    target = models.ForeignKey(Thought, on_delete=models.CASCADE, related_name="incoming_links")
+    label = models.CharField(max_length=LABEL_MAX, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "label"], name="link_unique_source_target_label"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.key} -[{self.label}]-> {self.target.key}"
+
+    def snapshot(self) -> dict:
+        return {
+            "id": self.id,
+            "source": self.source.key,
+            "target": self.target.key,
+            "label": self.label,
+        }
+
+
+class HistoryEntry(models.Model):
+    """An append-only record of one change, written in the same transaction as the change."""
+
+    class Action(models.TextChoices):
+        SPACE_CREATED = "space.created"
+        SPACE_UPDATED = "space.updated"
+        SPACE_SHARED = "space.shared"
+        NODE_CREATED = "node.created"
+        NODE_UPDATED = "node.updated"
+        NODE_DELETED = "node.deleted"
+        LINK_CREATED = "link.created"
+        LINK_DELETED = "link.deleted"
+
+    id = ulid_field()
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="history")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    thought_key = models.CharField(max_length=80, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "history entries"
+        indexes = [models.Index(fields=["space", "-id"], name="history_space_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.thought_key}".strip()
+
+
+class ApiToken(models.Model):
+    """A bearer token for API clients; only its SHA-256 is stored."""
+
+    class Mode(models.TextChoices):
+        DIRECT = "direct", "Direct (acts as its user)"
+
+    id = ulid_field()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIRECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

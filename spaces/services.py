@@ -1,0 +1,405 @@
+"""Every mutation of ThoughtSpace's data: the row change, its history entry and its event,
+in one transaction. Views, the API, the admin and commands all come through here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from spaces.events import emit_on_commit
+from spaces.models import (
+    BODY_MAX,
+    KEY_HELP,
+    KEY_RE,
+    KIND_MAX,
+    LABEL_MAX,
+    METADATA_MAX_BYTES,
+    TITLE_MAX,
+    ApiToken,
+    HistoryEntry,
+    Link,
+    Membership,
+    Role,
+    Space,
+    Thought,
+)
+
+Action = HistoryEntry.Action
+THOUGHT_FIELDS = ("title", "body", "kind", "metadata", "parent", "position")
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _text(value: Any, *, field: str, limit: int, required: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string.")
+    value = value.strip() if required else value
+    if required and not value:
+        raise InvalidInput(f"{field} must not be empty.")
+    if len(value) > limit:
+        raise InvalidInput(f"{field} is {len(value)} characters long; the limit is {limit}.")
+    return value
+
+
+def _key(value: Any) -> str:
+    if not isinstance(value, str) or not KEY_RE.match(value):
+        raise InvalidInput(f"Invalid key {value!r}: {KEY_HELP}")
+    return value
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidInput("metadata must be a JSON object.")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > METADATA_MAX_BYTES:
+        raise InvalidInput(f"metadata is {size} bytes; the limit is {METADATA_MAX_BYTES}.")
+    return value
+
+
+def _position(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+        raise InvalidInput("position must be a 32-bit integer.")
+    return value
+
+
+def _parent(space: Space, key: Any, *, child: Thought | None = None) -> Thought | None:
+    if key is None or key == "":
+        return None
+    parent = space.thoughts.filter(key=_key(key)).first()
+    if parent is None:
+        raise InvalidInput(f"parent {key!r} is not a thought of this space.")
+    ancestor: Thought | None = parent
+    while child is not None and ancestor is not None:
+        if ancestor.pk == child.pk:
+            raise InvalidInput(f"{key!r} cannot be the parent of {child.key!r}: that is a cycle.")
+        ancestor = ancestor.parent
+    return parent
+
+
+def _actor_name(actor: Any) -> str:
+    return actor.get_username() if actor is not None else "system"
+
+
+def _record(
+    *,
+    space: Space,
+    action: str,
+    actor: Any,
+    thought_key: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    base_version: int | None = None,
+) -> HistoryEntry:
+    entry = HistoryEntry.objects.create(
+        space=space,
+        action=action,
+        thought_key=thought_key,
+        before=before,
+        after=after,
+        actor=actor,
+        actor_name=_actor_name(actor),
+        base_version=base_version,
+    )
+    emit_on_commit(
+        {
+            "type": action,
+            "space_id": space.pk,
+            "key": thought_key or None,
+            "history_id": entry.pk,
+            "actor": entry.actor_name,
+            "data": after if after is not None else before,
+        }
+    )
+    return entry
+
+
+# --- spaces ------------------------------------------------------------------------------
+
+
+def space_create(*, owner: Any, title: str, description: str = "") -> Space:
+    title = _text(title, field="title", limit=TITLE_MAX, required=True)
+    description = _text(description, field="description", limit=BODY_MAX)
+    with transaction.atomic():
+        space = Space.objects.create(owner=owner, title=title, description=description)
+        _record(
+            space=space,
+            action=Action.SPACE_CREATED,
+            actor=owner,
+            after={"title": title, "description": description},
+        )
+    return space
+
+
+def space_update(*, space: Space, actor: Any, changes: Mapping[str, Any]) -> Space:
+    unknown = set(changes) - {"title", "description"}
+    if unknown:
+        raise InvalidInput(f"Unknown space fields: {', '.join(sorted(unknown))}.")
+    before = {"title": space.title, "description": space.description}
+    if "title" in changes:
+        space.title = _text(changes["title"], field="title", limit=TITLE_MAX, required=True)
+    if "description" in changes:
+        space.description = _text(changes["description"], field="description", limit=BODY_MAX)
+    with transaction.atomic():
+        space.save(update_fields=["title", "description", "updated_at"])
+        _record(
+            space=space,
+            action=Action.SPACE_UPDATED,
+            actor=actor,
+            before=before,
+            after={"title": space.title, "description": space.description},
+        )
+    return space
+
+
+def space_delete(*, space: Space, actor: Any) -> None:
+    space_id = space.pk
+    with transaction.atomic():
+        space.delete()
+        emit_on_commit({"type": "space.deleted", "space_id": space_id, "actor": _actor_name(actor)})
+
+
+def space_share(*, space: Space, actor: Any, username: str, role: str | None) -> Membership | None:
+    """Give ``username`` a role in the space, or remove their access when ``role`` is None."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise InvalidInput(f"There is no user named {username!r}.")
+    if user.pk == space.owner_id:
+        raise InvalidInput(f"{username} owns this space already.")
+    if role is not None and role not in Role.values:
+        raise InvalidInput(f"role must be one of: {', '.join(Role.values)}.")
+    with transaction.atomic():
+        membership = None
+        if role is None:
+            space.memberships.filter(user=user).delete()
+        else:
+            membership, _ = Membership.objects.update_or_create(
+                space=space, user=user, defaults={"role": role}
+            )
+        _record(
+            space=space,
+            action=Action.SPACE_SHARED,
+            actor=actor,
+            after={"user": username, "role": role},
+        )
+    return membership
+
+
+# --- thoughts ----------------------------------------------------------------------------
+
+
+def thought_create(
+    *,
+    space: Space,
+    actor: Any,
+    key: str,
+    title: str,
+    body: str = "",
+    kind: str = "note",
+    metadata: dict[str, Any] | None = None,
+    parent: str | None = None,
+    position: int = 0,
+) -> Thought:
+    thought = Thought(
+        space=space,
+        key=_key(key),
+        title=_text(title, field="title", limit=TITLE_MAX, required=True),
+        body=_text(body, field="body", limit=BODY_MAX),
+        kind=_text(kind, field="kind", limit=KIND_MAX),
+        metadata=_metadata(metadata if metadata is not None else {}),
+        parent=_parent(space, parent),
+        position=_position(position),
+    )
+    try:
+        with transaction.atomic():
+            thought.save(force_insert=True)
+            _record(
+                space=space,
+                action=Action.NODE_CREATED,
+                actor=actor,
+                thought_key=thought.key,
+                after=thought.snapshot(),
+            )
+    except IntegrityError:
+        if space.thoughts.filter(key=thought.key).exists():
+            raise Conflict(f"A thought with key {thought.key!r} already exists in this space.") from None
+        raise
+    return thought
+
+
+def _check_version(thought: Thought, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != thought.version:
+        raise PreconditionFailed(
+            f"Thought {thought.key!r} is at version {thought.version}, not {expected_version}: "
+            "it changed since you read it. Fetch it again and retry."
+        )
+
+
+def thought_update(
+    *,
+    thought: Thought,
+    actor: Any,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> Thought:
+    """Apply ``changes`` (any of title, body, kind, metadata, parent, position)."""
+    unknown = set(changes) - set(THOUGHT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown thought fields: {', '.join(sorted(unknown))}.")
+    _check_version(thought, expected_version)
+    before = thought.snapshot()
+    if "title" in changes:
+        thought.title = _text(changes["title"], field="title", limit=TITLE_MAX, required=True)
+    if "body" in changes:
+        thought.body = _text(changes["body"], field="body", limit=BODY_MAX)
+    if "kind" in changes:
+        thought.kind = _text(changes["kind"], field="kind", limit=KIND_MAX)
+    if "metadata" in changes:
+        thought.metadata = _metadata(changes["metadata"])
+    if "parent" in changes:
+        thought.parent = _parent(thought.space, changes["parent"], child=thought)
+    if "position" in changes:
+        thought.position = _position(changes["position"])
+    with transaction.atomic():
+        base_version = thought.version
+        # The version check and bump are one conditional UPDATE: a concurrent writer loses.
+        updated = Thought.objects.filter(pk=thought.pk, version=base_version).update(
+            title=thought.title,
+            body=thought.body,
+            kind=thought.kind,
+            metadata=thought.metadata,
+            parent=thought.parent,
+            position=thought.position,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
+        if not updated:
+            raise PreconditionFailed(
+                f"Thought {thought.key!r} changed while you were saving. Fetch it again and retry."
+            )
+        thought.version = base_version + 1
+        _record(
+            space=thought.space,
+            action=Action.NODE_UPDATED,
+            actor=actor,
+            thought_key=thought.key,
+            before=before,
+            after=thought.snapshot(),
+            base_version=base_version,
+        )
+    return thought
+
+
+def thought_delete(*, thought: Thought, actor: Any, expected_version: int | None = None) -> None:
+    """Delete one thought and its links (children move up to its parent): no space rewrite."""
+    _check_version(thought, expected_version)
+    before = thought.snapshot()
+    with transaction.atomic():
+        Link.objects.filter(space=thought.space, source=thought).delete()
+        Link.objects.filter(space=thought.space, target=thought).delete()
+        Thought.objects.filter(parent=thought).update(parent=thought.parent_id)
+        Thought.objects.filter(pk=thought.pk).delete()
+        _record(
+            space=thought.space,
+            action=Action.NODE_DELETED,
+            actor=actor,
+            thought_key=thought.key,
+            before=before,
+            base_version=thought.version,
+        )
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+def link_create(*, space: Space, actor: Any, source: str, target: str, label: str = "") -> Link:
+    label = _text(label, field="label", limit=LABEL_MAX)
+    ends = {t.key: t for t in space.thoughts.filter(key__in=[_key(source), _key(target)])}
+    for key in (source, target):
+        if key not in ends:
+            raise InvalidInput(f"{key!r} is not a thought of this space.")
+    if source == target:
+        raise InvalidInput("A link needs two different thoughts.")
+    link = Link(space=space, source=ends[source], target=ends[target], label=label)
+    try:
+        with transaction.atomic():
+            link.save(force_insert=True)
+            _record(
+                space=space,
+                action=Action.LINK_CREATED,
+                actor=actor,
+                thought_key=source,
+                after=link.snapshot(),
+            )
+    except IntegrityError:
+        raise Conflict(f"{source} is already linked to {target} with label {label!r}.") from None
+    return link
+
+
+def link_delete(*, space: Space, actor: Any, link_id: str) -> None:
+    link = space.links.select_related("source", "target").filter(pk=link_id).first()
+    if link is None:
+        raise NotFound("Link not found in this space.")
+    before = link.snapshot()
+    with transaction.atomic():
+        Link.objects.filter(pk=link.pk).delete()
+        _record(
+            space=space,
+            action=Action.LINK_DELETED,
+            actor=actor,
+            thought_key=before["source"],
+            before=before,
+        )
+
+
+# --- API tokens --------------------------------------------------------------------------
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_create(*, user: Any, name: str = "", mode: str = ApiToken.Mode.DIRECT) -> tuple[ApiToken, str]:
+    """Create a token; the raw value is returned once and only its hash is stored."""
+    if mode not in ApiToken.Mode.values:
+        raise InvalidInput(f"mode must be one of: {', '.join(ApiToken.Mode.values)}.")
+    raw = "ts_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=_text(name, field="name", limit=100),
+        prefix=raw[:10],
+        token_hash=_hash_token(raw),
+        mode=mode,
+    )
+    return token, raw
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def token_authenticate(*, raw: str) -> ApiToken | None:
+    """The active token for ``raw``; its last-used time is written at most once a minute."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=_hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

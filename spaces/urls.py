@@ -1,0 +1,5 @@
+"""HTML pages."""
+
+from django.urls import path
+
+urlpatterns: list = []
