@@ -1,1 +1,75 @@
-"""Shared fixtures."""
+"""Shared fixtures: users, a space with members, API clients with bearer tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from spaces import services
+from spaces.models import Space
+
+
+@pytest.fixture
+def owner(db: Any) -> User:
+    return User.objects.create_user("olivia", password="pw-olivia-123")
+
+
+@pytest.fixture
+def editor(db: Any) -> User:
+    return User.objects.create_user("edgar", password="pw-edgar-123")
+
+
+@pytest.fixture
+def viewer(db: Any) -> User:
+    return User.objects.create_user("vera", password="pw-vera-123")
+
+
+@pytest.fixture
+def stranger(db: Any) -> User:
+    return User.objects.create_user("sam", password="pw-sam-123")
+
+
+@pytest.fixture
+def space(owner: User, editor: User, viewer: User) -> Space:
+    space = services.space_create(owner=owner, title="Ideas", description="A test space")
+    services.space_share(space=space, actor=owner, username=editor.username, role="editor")
+    services.space_share(space=space, actor=owner, username=viewer.username, role="viewer")
+    return space
+
+
+class ApiClient:
+    """A test client that speaks JSON with a bearer token."""
+
+    def __init__(self, user: User | None) -> None:
+        self.client = Client()
+        self.headers: dict[str, str] = {}
+        if user is not None:
+            _, raw = services.token_create(user=user, name="tests")
+            self.headers["Authorization"] = f"Bearer {raw}"
+
+    def request(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        data = json.dumps(body) if body is not None and not isinstance(body, str) else body
+        return getattr(self.client, method)(
+            path, data=data, content_type="application/json", headers={**self.headers, **headers}
+        )
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self.client.get(path, headers={**self.headers, **headers})
+
+    def post(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self.request("post", path, body, **headers)
+
+    def patch(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self.request("patch", path, body, **headers)
+
+    def delete(self, path: str, **headers: str) -> Any:
+        return self.request("delete", path, None, **headers)
+
+
+@pytest.fixture
+def api_as() -> Any:
+    return ApiClient

@@ -41,8 +41,8 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
     introspection_class = DatabaseIntrospection
     ops_class = DatabaseOperations
 
-    # REGEXP has no case-insensitive flag in libSQL: both regex lookups are compiled by
-    # syncops.backend.compiler, which rewrites iregex patterns.
+    # libSQL's REGEXP is not Python's re: both regex lookups are compiled by
+    # syncops.backend.compiler, which translates the pattern (syncops.backend.regex).
     operators = {
         key: value
         for key, value in sqlite_base.DatabaseWrapper.operators.items()

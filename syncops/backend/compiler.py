@@ -12,6 +12,8 @@ from django.db.models import aggregates, functions, lookups
 from django.db.models.expressions import DurationExpression, Value
 from django.db.models.sql import compiler
 
+from .regex import translate
+
 SQL = tuple[str, list[Any] | tuple[Any, ...]]
 
 _NATIVE: dict[type, Callable[[Any, Any], SQL]] = {}
@@ -102,58 +104,16 @@ def _repeat(compiler: Any, node: Any) -> SQL:
 
 @native(lookups.Regex, lookups.IRegex)
 def _regex(compiler: Any, node: Any) -> SQL:
+    # libSQL's REGEXP is SQLite's regexp.c, not Python's re: patterns are translated.
     lhs, lhs_params = node.process_lhs(compiler, compiler.connection)
     rhs, rhs_params = node.process_rhs(compiler, compiler.connection)
-    if node.lookup_name == "iregex":
-        if rhs != "%s" or len(rhs_params) != 1 or not isinstance(rhs_params[0], str):
-            raise NotSupportedError(
-                "iregex against an expression is not supported by syncops.backend: libSQL's "
-                "REGEXP has no case-insensitive flag, so only literal patterns are rewritten."
-            )
-        rhs_params = [case_insensitive_pattern(rhs_params[0])]
-    return f"{lhs} REGEXP {rhs}", [*lhs_params, *rhs_params]
-
-
-def case_insensitive_pattern(pattern: str) -> str:
-    """Rewrite a regular expression so that each letter matches either case (``a`` → ``[aA]``)."""
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if char == "]":
-                in_class = False
-                out.append(char)
-            elif char.isalpha() and char.lower() != char.upper():
-                out.append(char.lower() + char.upper())
-            else:
-                out.append(char)
-        elif char == "[":
-            in_class = True
-            out.append(char)
-            if pattern[i + 1 : i + 2] == "^":
-                out.append("^")
-                i += 1
-            if pattern[i + 1 : i + 2] == "]":
-                out.append("]")
-                i += 1
-        elif char == "{":
-            end = pattern.find("}", i)
-            end = len(pattern) - 1 if end == -1 else end
-            out.append(pattern[i : end + 1])
-            i = end + 1
-            continue
-        elif char.isalpha() and char.lower() != char.upper():
-            out.append(f"[{char.lower()}{char.upper()}]")
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
+    if rhs != "%s" or len(rhs_params) != 1 or not isinstance(rhs_params[0], str):
+        raise NotSupportedError(
+            f"{node.lookup_name} against an expression is not supported by syncops.backend: "
+            "libSQL's REGEXP differs from Python's re, so only literal patterns are translated."
+        )
+    pattern = translate(rhs_params[0], ignore_case=node.lookup_name == "iregex")
+    return f"{lhs} REGEXP %s", [*lhs_params, pattern]
 
 
 def _internal_type(expression: Any) -> str | None:

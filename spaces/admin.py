@@ -1,0 +1,117 @@
+"""Admin for every model; history is read-only, and edits go through the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from spaces import services
+from spaces.models import ApiToken, HistoryEntry, Link, Membership, Space, Thought
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Space)
+class SpaceAdmin(admin.ModelAdmin):
+    list_display = ["title", "owner", "created_at", "updated_at"]
+    list_filter = ["created_at"]
+    search_fields = ["title", "description", "owner__username"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Thought)
+class ThoughtAdmin(admin.ModelAdmin):
+    list_display = ["key", "title", "space", "kind", "version", "updated_at"]
+    list_filter = ["kind", "space"]
+    search_fields = ["key", "title", "body"]
+    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    list_select_related = ["space"]
+
+    def save_model(self, request: HttpRequest, obj: Thought, form: Any, change: bool) -> None:
+        if not change:
+            services.thought_create(
+                space=obj.space,
+                actor=request.user,
+                key=obj.key,
+                title=obj.title,
+                body=obj.body,
+                kind=obj.kind,
+                metadata=obj.metadata,
+                parent=obj.parent.key if obj.parent else None,
+                position=obj.position,
+            )
+            return
+        fields = [name for name in form.changed_data if name in services.THOUGHT_FIELDS]
+        changes = {name: getattr(obj, name) for name in fields}
+        if "parent" in changes:
+            changes["parent"] = obj.parent.key if obj.parent else None
+        current = Thought.objects.get(pk=obj.pk)
+        services.thought_update(thought=current, actor=request.user, changes=changes)
+
+    def delete_model(self, request: HttpRequest, obj: Thought) -> None:
+        services.thought_delete(thought=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for thought in queryset:
+            services.thought_delete(thought=thought, actor=request.user)
+
+
+@admin.register(Link)
+class LinkAdmin(admin.ModelAdmin):
+    list_display = ["source", "label", "target", "space", "created_at"]
+    list_filter = ["space"]
+    search_fields = ["label", "source__key", "target__key"]
+    list_select_related = ["source", "target", "space"]
+    readonly_fields = ["id", "created_at"]
+
+    def delete_model(self, request: HttpRequest, obj: Link) -> None:
+        services.link_delete(space=obj.space, actor=request.user, link_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for link in queryset:
+            services.link_delete(space=link.space, actor=request.user, link_id=link.pk)
+
+
+@admin.register(HistoryEntry)
+class HistoryEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "action", "thought_key", "actor_name", "space", "base_version"]
+    list_filter = ["action", "space"]
+    search_fields = ["thought_key", "actor_name"]
+    list_select_related = ["space"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "user", "mode", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["mode", "revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["id", "prefix", "created_at", "last_used_at"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens are created where their raw value can be shown once
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for token in queryset:
+            services.token_revoke(token=token)
+
+
+admin.site.register(Membership)

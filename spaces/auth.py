@@ -1,0 +1,25 @@
+"""API authentication: bearer tokens for clients, the session (with CSRF) for browsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, django_auth
+
+from spaces.services import token_authenticate
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer ts_...``; the request then acts as the token's user."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        api_token = token_authenticate(raw=token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.api_token = api_token  # type: ignore[attr-defined]
+        return api_token.user
+
+
+API_AUTH = [BearerToken(), django_auth]

@@ -1,0 +1,149 @@
+"""Forms for the HTML pages: they parse and bound input; the services still validate it all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from spaces.errors import ServiceError
+from spaces.models import (
+    BODY_MAX,
+    KEY_HELP,
+    KEY_PATTERN,
+    KIND_MAX,
+    LABEL_MAX,
+    METADATA_MAX_BYTES,
+    TITLE_MAX,
+    ApiToken,
+    Role,
+)
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+NO_ACCESS = ""
+
+
+def add_service_error(form: forms.Form, error: ServiceError, field: str | None = None) -> None:
+    """Show a service's refusal beside ``field``, or beside the field its message names."""
+    if field is None:
+        first_word = error.message.split(" ", 1)[0].lower()
+        field = first_word if first_word in form.fields else None
+    form.add_error(field, error.message)
+
+
+class SpaceForm(forms.Form):
+    title = forms.CharField(max_length=TITLE_MAX)
+    description = forms.CharField(
+        max_length=BODY_MAX, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class ShareForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(
+        choices=[*Role.choices, (NO_ACCESS, "No access (remove)")],
+        required=False,
+        initial=Role.VIEWER,
+    )
+
+    def clean_role(self) -> str | None:
+        return self.cleaned_data["role"] or None
+
+
+class ThoughtForm(forms.Form):
+    """Add a thought (with ``key``) or edit one (with ``version``, so stale edits are refused)."""
+
+    key = forms.CharField(
+        max_length=80,
+        validators=[RegexValidator(KEY_PATTERN, KEY_HELP)],
+        help_text=KEY_HELP,
+    )
+    title = forms.CharField(max_length=TITLE_MAX)
+    body = forms.CharField(
+        max_length=BODY_MAX, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    kind = forms.CharField(max_length=KIND_MAX, required=False, initial="note")
+    parent = forms.ChoiceField(required=False, label="Parent")
+    position = forms.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, initial=0)
+    metadata = forms.CharField(
+        required=False,
+        label="Metadata (JSON object)",
+        initial="{}",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(
+        self, *args: Any, parent_keys: Iterable[str] = (), editing: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = [("", "— none (top level) —")] + [
+            (key, key) for key in parent_keys
+        ]
+        if editing:
+            del self.fields["key"]
+        else:
+            del self.fields["version"]
+
+    def clean_metadata(self) -> dict[str, Any]:
+        text = self.cleaned_data["metadata"].strip()
+        if not text:
+            return {}
+        if len(text.encode()) > METADATA_MAX_BYTES * 2:
+            raise forms.ValidationError(f"Metadata is too large; the limit is {METADATA_MAX_BYTES} bytes.")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Metadata must be a JSON object, such as {"tag": "idea"}.')
+        return value
+
+    def clean_parent(self) -> str | None:
+        return self.cleaned_data["parent"] or None
+
+    def changes(self) -> dict[str, Any]:
+        """The cleaned values as a thought_update ``changes`` mapping."""
+        fields = ("title", "body", "kind", "metadata", "parent", "position")
+        return {name: self.cleaned_data[name] for name in fields}
+
+
+def thought_initial(thought: Any) -> dict[str, Any]:
+    """An edit form's starting values for ``thought``."""
+    return {
+        "title": thought.title,
+        "body": thought.body,
+        "kind": thought.kind,
+        "parent": thought.parent.key if thought.parent_id else "",
+        "position": thought.position,
+        "metadata": json.dumps(thought.metadata, indent=2, ensure_ascii=False),
+        "version": thought.version,
+    }
+
+
+class LinkForm(forms.Form):
+    source = forms.ChoiceField(label="From")
+    target = forms.ChoiceField(label="To")
+    label = forms.CharField(max_length=LABEL_MAX, required=False)
+
+    def __init__(self, *args: Any, thought_keys: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(key, key) for key in thought_keys]
+        self.fields["source"].choices = choices
+        self.fields["target"].choices = choices
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if cleaned and cleaned.get("source") and cleaned.get("source") == cleaned.get("target"):
+            self.add_error("target", "A link needs two different thoughts.")
+        return cleaned
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False, help_text="What will use this token.")
+    mode = forms.ChoiceField(choices=ApiToken.Mode.choices, initial=ApiToken.Mode.DIRECT)

@@ -1,0 +1,88 @@
+"""Shapes the pages display: a space's thoughts as a tree with their links, history diffs.
+
+Templates only loop over these; every decision about structure is made here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from spaces.models import HistoryEntry, Link, Thought
+
+
+@dataclass
+class ThoughtNode:
+    thought: Thought
+    children: list[ThoughtNode] = field(default_factory=list)
+    outgoing: list[Link] = field(default_factory=list)
+    incoming: list[Link] = field(default_factory=list)
+
+    @property
+    def metadata_json(self) -> str:
+        return json.dumps(self.thought.metadata, indent=2, ensure_ascii=False)
+
+
+def thought_tree(thoughts: Iterable[Thought], links: Iterable[Link]) -> list[ThoughtNode]:
+    """Top-level thoughts with their descendants, in the order given (position, then key)."""
+    nodes = {t.pk: ThoughtNode(t) for t in thoughts}
+    for link in links:
+        if link.source_id in nodes:
+            nodes[link.source_id].outgoing.append(link)
+        if link.target_id in nodes:
+            nodes[link.target_id].incoming.append(link)
+    children: dict[str | None, list[ThoughtNode]] = defaultdict(list)
+    for node in nodes.values():
+        parent_id = node.thought.parent_id
+        children[parent_id if parent_id in nodes else None].append(node)
+    roots = children[None]
+    reached: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        reached.add(node.thought.pk)
+        node.children = children.get(node.thought.pk, [])
+        stack.extend(node.children)
+    # A parent cycle (which the services refuse) would hide thoughts: show them at top level.
+    roots.extend(node for pk, node in nodes.items() if pk not in reached)
+    return roots
+
+
+@dataclass
+class FieldChange:
+    name: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryRow:
+    entry: HistoryEntry
+    changes: list[FieldChange]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def history_rows(entries: Iterable[HistoryEntry]) -> list[HistoryRow]:
+    """Each entry with the fields it changed (or, for a create or delete, the fields it had)."""
+    rows = []
+    for entry in entries:
+        before = entry.before or {}
+        after = entry.after or {}
+        names = [n for n in dict.fromkeys([*before, *after]) if n not in ("id", "version")]
+        changes = [
+            FieldChange(name, _show(before.get(name)), _show(after.get(name)))
+            for name in names
+            if before.get(name) != after.get(name)
+        ]
+        rows.append(HistoryRow(entry, changes))
+    return rows
