@@ -101,7 +101,9 @@ def update_space(request: HttpRequest, space_id: str, payload: SpacePatch) -> An
     """Change the title or description (editors and the owner)."""
     space = _space(request, space_id, edit=True)
     changes = payload.dict(exclude_unset=True)
-    return _with_role(services.space_update(space=space, actor=request.user, changes=changes), request.user)
+    return _with_role(
+        services.space_update(space=space, actor=request.user, changes=changes), request.user
+    )
 
 
 @api.delete("/spaces/{space_id}", response={204: None, **ERRORS}, tags=["spaces"])
@@ -115,7 +117,9 @@ def delete_space(request: HttpRequest, space_id: str) -> Any:
 def share_space(request: HttpRequest, space_id: str, payload: ShareIn) -> Any:
     """Give a user the viewer or editor role, or remove it with `role: null` (the owner only)."""
     space = _space(request, space_id, manage=True)
-    services.space_share(space=space, actor=request.user, username=payload.username, role=payload.role)
+    services.space_share(
+        space=space, actor=request.user, username=payload.username, role=payload.role
+    )
     return Status(204, None)
 
 
@@ -130,7 +134,9 @@ def list_thoughts(request: HttpRequest, space_id: str) -> Any:
 
 
 @api.post("/spaces/{space_id}/thoughts", response={201: ThoughtOut, **ERRORS}, tags=["thoughts"])
-def create_thought(request: HttpRequest, space_id: str, payload: ThoughtIn, response: HttpResponse) -> Any:
+def create_thought(
+    request: HttpRequest, space_id: str, payload: ThoughtIn, response: HttpResponse
+) -> Any:
     """Add one thought. A key already used in the space answers 409."""
     space = _space(request, space_id, edit=True)
     thought = services.thought_create(space=space, actor=request.user, **payload.dict())
@@ -138,7 +144,11 @@ def create_thought(request: HttpRequest, space_id: str, payload: ThoughtIn, resp
     return Status(201, thought)
 
 
-@api.get("/spaces/{space_id}/thoughts/{node_key}", response={200: ThoughtOut, **ERRORS}, tags=["thoughts"])
+@api.get(
+    "/spaces/{space_id}/thoughts/{node_key}",
+    response={200: ThoughtOut, **ERRORS},
+    tags=["thoughts"],
+)
 def get_thought(request: HttpRequest, space_id: str, node_key: str, response: HttpResponse) -> Any:
     """One thought, with its `ETag` header for safe edits."""
     thought = selectors.thought_get(space=_space(request, space_id), key=node_key)
@@ -146,9 +156,17 @@ def get_thought(request: HttpRequest, space_id: str, node_key: str, response: Ht
     return thought
 
 
-@api.patch("/spaces/{space_id}/thoughts/{node_key}", response={200: ThoughtOut, **ERRORS}, tags=["thoughts"])
+@api.patch(
+    "/spaces/{space_id}/thoughts/{node_key}",
+    response={200: ThoughtOut, **ERRORS},
+    tags=["thoughts"],
+)
 def update_thought(
-    request: HttpRequest, space_id: str, node_key: str, payload: ThoughtPatch, response: HttpResponse
+    request: HttpRequest,
+    space_id: str,
+    node_key: str,
+    payload: ThoughtPatch,
+    response: HttpResponse,
 ) -> Any:
     """Change the fields you send. With `If-Match`, a thought changed since answers 412."""
     thought = selectors.thought_get(space=_space(request, space_id, edit=True), key=node_key)
@@ -161,7 +179,9 @@ def update_thought(
     return thought
 
 
-@api.delete("/spaces/{space_id}/thoughts/{node_key}", response={204: None, **ERRORS}, tags=["thoughts"])
+@api.delete(
+    "/spaces/{space_id}/thoughts/{node_key}", response={204: None, **ERRORS}, tags=["thoughts"]
+)
 def delete_thought(request: HttpRequest, space_id: str, node_key: str) -> Any:
     """Delete one thought and its links in one transaction (children move up to its parent)."""
     thought = selectors.thought_get(space=_space(request, space_id, edit=True), key=node_key)
@@ -188,7 +208,9 @@ def create_link(request: HttpRequest, space_id: str, payload: LinkIn) -> Any:
 
 @api.delete("/spaces/{space_id}/links/{link_id}", response={204: None, **ERRORS}, tags=["links"])
 def delete_link(request: HttpRequest, space_id: str, link_id: str) -> Any:
-    services.link_delete(space=_space(request, space_id, edit=True), actor=request.user, link_id=link_id)
+    services.link_delete(
+        space=_space(request, space_id, edit=True), actor=request.user, link_id=link_id
+    )
     return Status(204, None)
 
 

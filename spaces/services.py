@@ -233,7 +233,9 @@ def thought_create(
             )
     except IntegrityError:
         if space.thoughts.filter(key=thought.key).exists():
-            raise Conflict(f"A thought with key {thought.key!r} already exists in this space.") from None
+            raise Conflict(
+                f"A thought with key {thought.key!r} already exists in this space."
+            ) from None
         raise
     return thought
 
@@ -370,7 +372,9 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_create(*, user: Any, name: str = "", mode: str = ApiToken.Mode.DIRECT) -> tuple[ApiToken, str]:
+def token_create(
+    *, user: Any, name: str = "", mode: str = ApiToken.Mode.DIRECT
+) -> tuple[ApiToken, str]:
     """Create a token; the raw value is returned once and only its hash is stored."""
     if mode not in ApiToken.Mode.values:
         raise InvalidInput(f"mode must be one of: {', '.join(ApiToken.Mode.values)}.")

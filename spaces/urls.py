@@ -1,5 +1,44 @@
-"""HTML pages."""
+"""HTML pages: sign-in, spaces and their thoughts, history, API tokens."""
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
-urlpatterns: list = []
+from spaces import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="space-list"), name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("spaces/", views.space_list, name="space-list"),
+    path("spaces/new/", views.space_create, name="space-create"),
+    path("spaces/<str:space_id>/", views.space_detail, name="space-detail"),
+    path("spaces/<str:space_id>/edit/", views.space_edit, name="space-edit"),
+    path("spaces/<str:space_id>/delete/", views.space_delete, name="space-delete"),
+    path("spaces/<str:space_id>/share/", views.space_share, name="space-share"),
+    path("spaces/<str:space_id>/history/", views.space_history, name="space-history"),
+    path("spaces/<str:space_id>/thoughts/new/", views.thought_create, name="thought-create"),
+    path(
+        "spaces/<str:space_id>/thoughts/<str:key>/edit/",
+        views.thought_edit,
+        name="thought-edit",
+    ),
+    path(
+        "spaces/<str:space_id>/thoughts/<str:key>/delete/",
+        views.thought_delete,
+        name="thought-delete",
+    ),
+    path("spaces/<str:space_id>/links/new/", views.link_create, name="link-create"),
+    path(
+        "spaces/<str:space_id>/links/<str:link_id>/delete/",
+        views.link_delete,
+        name="link-delete",
+    ),
+    path("tokens/", views.token_list, name="token-list"),
+    path("tokens/new/", views.token_create, name="token-create"),
+    path("tokens/<str:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+]

@@ -46,7 +46,7 @@ def check_database_file(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             problems.append(
                 Error(
                     f"Cannot open the database {path}: {exc}",
-                    hint="Check THOUGHTSPACE_DB_PATH and that the file is a libSQL/SQLite database.",
+                    hint="Check THOUGHTSPACE_DB_PATH; the file must be a libSQL/SQLite database.",
                     id="syncops.E002",
                 )
             )

@@ -13,7 +13,11 @@ _TMP = tempfile.mkdtemp(prefix="thoughtspace-tests-")
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.backend"]
 DATABASES = {
-    "default": {**DATABASES["default"], "NAME": f"{_TMP}/thoughtspace.db", "TEST": {"NAME": f"{_TMP}/test.db"}},
+    "default": {
+        **DATABASES["default"],
+        "NAME": f"{_TMP}/thoughtspace.db",
+        "TEST": {"NAME": f"{_TMP}/test.db"},
+    },
     "stock": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": f"{_TMP}/stock.db",

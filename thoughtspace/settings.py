@@ -67,9 +67,7 @@ TEMPLATES = [
     },
 ]
 
-DB_MODE = env_choice(
-    "THOUGHTSPACE_DB_MODE", "local", ("local", "replica", "offline", "remote")
-)
+DB_MODE = env_choice("THOUGHTSPACE_DB_MODE", "local", ("local", "replica", "offline", "remote"))
 if DB_MODE != "local":
     raise ImproperlyConfigured(
         f"THOUGHTSPACE_DB_MODE={DB_MODE!r} is not available in this release yet: "

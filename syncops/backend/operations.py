@@ -42,6 +42,11 @@ _TIME_FROM_MICROS = (
 )
 
 
+# The value ``v`` cut to whole seconds: SQLite's date functions round to milliseconds, so
+# 23:59:59.9999 would become the next day. Times are ``HH:MM:SS``, datetimes 19 characters.
+_WHOLE_SECONDS = "(CASE WHEN substr(v, 3, 1) = ':' THEN substr(v, 1, 8) ELSE substr(v, 1, 19) END)"
+
+
 def _bind(expr: str, **values: str) -> str:
     """Evaluate ``expr`` with each name bound once to an SQL value (a correlated subquery)."""
     columns = ", ".join(f"{sql} AS {name}" for name, sql in values.items())
@@ -139,7 +144,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
 
     def _one_value(self, build: Any, sql: str, params: Params) -> tuple[str, Params]:
         """Build SQL that mentions the value several times but binds its params once."""
-        return _bind(build("v"), v=sql), tuple(params)
+        return _bind(build(_WHOLE_SECONDS), v=sql), tuple(params)
 
     # --- truncate -----------------------------------------------------------------------
 
@@ -176,21 +181,21 @@ class DatabaseOperations(SQLiteDatabaseOperations):
         _, modifier = self._local(sql, tzname)
         lookup_type = lookup_type.lower()
         if lookup_type in ("hour", "minute", "second"):
-            day = f"strftime('%Y-%m-%d', v{modifier})"
-            build = f"{day} || ' ' || {self._time_trunc(lookup_type, 'v', modifier)}"
+            day = f"strftime('%Y-%m-%d', {_WHOLE_SECONDS}{modifier})"
+            build = f"{day} || ' ' || {self._time_trunc(lookup_type, _WHOLE_SECONDS, modifier)}"
         else:
-            build = f"{self._date_trunc(lookup_type, 'v', modifier)} || ' 00:00:00'"
+            build = f"{self._date_trunc(lookup_type, _WHOLE_SECONDS, modifier)} || ' 00:00:00'"
         return _bind(build, v=sql), tuple(params)
 
     def datetime_cast_date_sql(self, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
-        return _bind(f"date(v{modifier})", v=sql), tuple(params)
+        return _bind(f"date({_WHOLE_SECONDS}{modifier})", v=sql), tuple(params)
 
     def datetime_cast_time_sql(self, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
         # time() drops microseconds; a whole-minute shift leaves them as they were.
         build = (
-            f"time(v{modifier}) || CASE WHEN substr(v, 20, 1) = '.' "
+            f"time({_WHOLE_SECONDS}{modifier}) || CASE WHEN substr(v, 20, 1) = '.' "
             "THEN substr(v, 20) ELSE '' END"
         )
         return _bind(build, v=sql), tuple(params)

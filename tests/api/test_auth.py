@@ -23,22 +23,31 @@ def test_session_mutation_with_csrf_token_works(owner):
     client.get("/admin/login/")
     token = client.cookies["csrftoken"].value
     response = client.post(
-        "/api/spaces", {"title": "x"}, content_type="application/json", headers={"X-CSRFToken": token}
+        "/api/spaces",
+        {"title": "x"},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
     )
     assert response.status_code == 201
 
 
 def test_tokens_are_stored_hashed_and_touched(owner, api_as):
     token, raw = services.token_create(user=owner, name="cli")
-    assert raw not in token.token_hash and token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
-    assert Client().get("/api/spaces", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    assert (
+        raw not in token.token_hash and token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    )
+    assert (
+        Client().get("/api/spaces", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    )
     assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
 
 
 def test_revoked_tokens_answer_401(owner):
     token, raw = services.token_create(user=owner)
     services.token_revoke(token=token)
-    assert Client().get("/api/spaces", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    assert (
+        Client().get("/api/spaces", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    )
 
 
 def test_openapi_docs_are_served_without_a_cdn(owner):

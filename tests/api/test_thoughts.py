@@ -79,7 +79,10 @@ def test_patch_changes_only_the_fields_sent_and_bumps_version(editor, api_as, th
 def test_patch_with_a_stale_if_match_answers_412(editor, owner, api_as, thoughts_url):
     client = api_as(editor)
     etag = create(client, thoughts_url, "idea")["ETag"]
-    assert client.patch(f"{thoughts_url}/idea", {"title": "A"}, **{"If-Match": etag}).status_code == 200
+    assert (
+        client.patch(f"{thoughts_url}/idea", {"title": "A"}, **{"If-Match": etag}).status_code
+        == 200
+    )
     stale = api_as(owner).patch(f"{thoughts_url}/idea", {"title": "B"}, **{"If-Match": etag})
     assert stale.status_code == 412
     assert Thought.objects.get().title == "A"
@@ -91,7 +94,12 @@ def test_get_returns_the_current_etag(editor, api_as, thoughts_url):
     client.patch(f"{thoughts_url}/idea", {"title": "New"})
     response = client.get(f"{thoughts_url}/idea")
     assert response["ETag"].endswith('.2"')
-    assert client.patch(f"{thoughts_url}/idea", {"body": "x"}, **{"If-Match": response["ETag"]}).status_code == 200
+    assert (
+        client.patch(
+            f"{thoughts_url}/idea", {"body": "x"}, **{"If-Match": response["ETag"]}
+        ).status_code
+        == 200
+    )
 
 
 def test_delete_with_a_stale_if_match_answers_412(editor, api_as, thoughts_url):

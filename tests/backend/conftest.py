@@ -134,22 +134,23 @@ def normalise(value: Any) -> Any:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
 def same(ours: Any, stock: Any) -> bool:
-    """Equal, with floats equal to 12 significant digits (both engines use the C library)."""
-    if isinstance(ours, float) or isinstance(stock, float):
-        if ours is None or stock is None:
-            return ours is stock
-        if math.isnan(ours) and math.isnan(stock):
-            return True
-        return math.isclose(ours, stock, rel_tol=1e-12, abs_tol=1e-12)
+    """Equal values of equal types; numbers equal to 12 digits (floats come from C's libm)."""
     if isinstance(ours, tuple) and isinstance(stock, tuple):
         return len(ours) == len(stock) and all(map(same, ours, stock))
     if isinstance(ours, dict) and isinstance(stock, dict):
         return ours.keys() == stock.keys() and all(same(ours[k], stock[k]) for k in ours)
-    return type(ours) is type(stock) and ours == stock or (
-        isinstance(ours, (int, float, Decimal)) and isinstance(stock, (int, float, Decimal))
-        and not isinstance(ours, bool) and ours == stock
-    )
+    if _is_number(ours) and _is_number(stock):
+        if isinstance(ours, float) or isinstance(stock, float):
+            if math.isnan(ours) or math.isnan(stock):
+                return math.isnan(ours) and math.isnan(stock)
+            return math.isclose(ours, stock, rel_tol=1e-12, abs_tol=1e-12)
+        return ours == stock
+    return type(ours) is type(stock) and ours == stock
 
 
 def run(alias: str, build: Callable[[QuerySet], Any]) -> tuple[str, Any]:
@@ -174,7 +175,7 @@ def assert_matches_stock(build: Callable[[QuerySet], Any], *, supported: bool = 
 
 
 @pytest.fixture
-def samples(django_db_blocker: Any) -> None:
+def samples() -> None:
     """The same edge-case rows in both databases (each test's transaction rolls them back)."""
     for alias in ("default", "stock"):
         Sample.objects.using(alias).bulk_create([Sample(**row) for row in ROWS])

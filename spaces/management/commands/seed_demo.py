@@ -41,11 +41,18 @@ class Command(BaseCommand):
             )
             for position, (key, title, body, parent) in enumerate(DEMO_THOUGHTS):
                 services.thought_create(
-                    space=space, actor=user, key=key, title=title, body=body,
-                    parent=parent, position=position,
+                    space=space,
+                    actor=user,
+                    key=key,
+                    title=title,
+                    body=body,
+                    parent=parent,
+                    position=position,
                 )
             for source, target, label in DEMO_LINKS:
-                services.link_create(space=space, actor=user, source=source, target=target, label=label)
+                services.link_create(
+                    space=space, actor=user, source=source, target=target, label=label
+                )
             self.stdout.write(f"Created the demo space with {len(DEMO_THOUGHTS)} thoughts.")
         password = options["password"] if created else "(unchanged)"
         self.stdout.write(f"Log in as {user.get_username()} / {password}")

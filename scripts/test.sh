@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need and runs the whole suite: lint, types, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "==> mypy"
+DJANGO_DEBUG=1 .venv/bin/mypy spaces syncops thoughtspace
+echo "==> pytest"
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,32 @@
+"""create_token and seed_demo."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from spaces.models import Space, Thought
+
+
+def test_create_token_prints_a_working_token_as_the_last_word(owner):
+    out = StringIO()
+    call_command("create_token", "olivia", "--mode", "direct", stdout=out)
+    token = out.getvalue().split()[-1]
+    assert (
+        Client().get("/api/spaces", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+
+
+def test_create_token_for_an_unknown_user_fails_clearly(db):
+    with pytest.raises(CommandError, match="no user named 'ghost'"):
+        call_command("create_token", "ghost")
+
+
+def test_seed_demo_is_idempotent(db):
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    assert Space.objects.filter(title="Demo space").count() == 1
+    assert Thought.objects.count() == 5
+    client = Client()
+    assert client.login(username="demo", password="demo-password")
