@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -27,10 +28,13 @@ NO_ACCESS = ""
 
 
 def add_service_error(form: forms.Form, error: ServiceError, field: str | None = None) -> None:
-    """Show a service's refusal beside ``field``, or beside the field its message names."""
+    """Show a service's refusal beside ``field``, or beside the first field its message names."""
+    if field is None and error.field in form.fields:
+        field = error.field
     if field is None:
-        first_word = error.message.split(" ", 1)[0].lower()
-        field = first_word if first_word in form.fields else None
+        # Quoted values (keys, usernames) are user input, not field names: ignore them.
+        words = re.findall(r"\w+", re.sub(r"'[^']*'", "", error.message).lower())
+        field = next((word for word in words if word in form.fields), None)
     form.add_error(field, error.message)
 
 
@@ -80,9 +84,8 @@ class ThoughtForm(forms.Form):
         self, *args: Any, parent_keys: Iterable[str] = (), editing: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [("", "— none (top level) —")] + [
-            (key, key) for key in parent_keys
-        ]
+        parent = cast(forms.ChoiceField, self.fields["parent"])
+        parent.choices = [("", "— none (top level) —")] + [(key, key) for key in parent_keys]
         if editing:
             del self.fields["key"]
         else:
@@ -93,7 +96,9 @@ class ThoughtForm(forms.Form):
         if not text:
             return {}
         if len(text.encode()) > METADATA_MAX_BYTES * 2:
-            raise forms.ValidationError(f"Metadata is too large; the limit is {METADATA_MAX_BYTES} bytes.")
+            raise forms.ValidationError(
+                f"Metadata is too large; the limit is {METADATA_MAX_BYTES} bytes."
+            )
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -133,9 +138,12 @@ class LinkForm(forms.Form):
 
     def __init__(self, *args: Any, thought_keys: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(key, key) for key in thought_keys]
-        self.fields["source"].choices = choices
-        self.fields["target"].choices = choices
+        keys = list(thought_keys)
+        choices = [(key, key) for key in keys]
+        if len(keys) > 1 and not self.is_bound:
+            self.fields["target"].initial = keys[1]
+        cast(forms.ChoiceField, self.fields["source"]).choices = choices
+        cast(forms.ChoiceField, self.fields["target"]).choices = choices
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

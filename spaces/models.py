@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -46,7 +47,7 @@ class Space(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def role_of(self, user: models.Model) -> str | None:
+    def role_of(self, user: Any) -> str | None:
         """The user's role here: "owner", "editor", "viewer" or None."""
         if not getattr(user, "is_authenticated", False):
             return None

@@ -51,11 +51,16 @@ def thought_tree(thoughts: Iterable[Thought], links: Iterable[Link]) -> list[Tho
     return roots
 
 
+HIDDEN_FIELDS = ("id", "version")
+
+
 @dataclass
 class FieldChange:
+    """One field of a history entry; ``before`` is None for a creation, ``after`` for a deletion."""
+
     name: str
-    before: str
-    after: str
+    before: str | None
+    after: str | None
 
 
 @dataclass
@@ -72,17 +77,24 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def history_rows(entries: Iterable[HistoryEntry]) -> list[HistoryRow]:
-    """Each entry with the fields it changed (or, for a create or delete, the fields it had)."""
-    rows = []
-    for entry in entries:
-        before = entry.before or {}
-        after = entry.after or {}
-        names = [n for n in dict.fromkeys([*before, *after]) if n not in ("id", "version")]
-        changes = [
+def _changes(before: dict | None, after: dict | None) -> list[FieldChange]:
+    if before is not None and after is not None:
+        names = dict.fromkeys([*before, *after])
+        return [
             FieldChange(name, _show(before.get(name)), _show(after.get(name)))
             for name in names
-            if before.get(name) != after.get(name)
+            if name not in HIDDEN_FIELDS and before.get(name) != after.get(name)
         ]
-        rows.append(HistoryRow(entry, changes))
-    return rows
+    # A creation or deletion: list the fields it had, leaving out the empty ones.
+    values = after if after is not None else before or {}
+    shown = [
+        (n, _show(v)) for n, v in values.items() if n not in HIDDEN_FIELDS and v not in ("", {})
+    ]
+    if after is not None:
+        return [FieldChange(name, None, value) for name, value in shown]
+    return [FieldChange(name, value, None) for name, value in shown]
+
+
+def history_rows(entries: Iterable[HistoryEntry]) -> list[HistoryRow]:
+    """Each entry with the fields it changed (or, for a create or delete, the fields it had)."""
+    return [HistoryRow(entry, _changes(entry.before, entry.after)) for entry in entries]

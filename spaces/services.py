@@ -44,33 +44,37 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 def _text(value: Any, *, field: str, limit: int, required: bool = False) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string.")
+        raise InvalidInput(f"{field} must be a string.", field=field)
     value = value.strip() if required else value
     if required and not value:
-        raise InvalidInput(f"{field} must not be empty.")
+        raise InvalidInput(f"{field} must not be empty.", field=field)
     if len(value) > limit:
-        raise InvalidInput(f"{field} is {len(value)} characters long; the limit is {limit}.")
+        raise InvalidInput(
+            f"{field} is {len(value)} characters long; the limit is {limit}.", field=field
+        )
     return value
 
 
 def _key(value: Any) -> str:
     if not isinstance(value, str) or not KEY_RE.match(value):
-        raise InvalidInput(f"Invalid key {value!r}: {KEY_HELP}")
+        raise InvalidInput(f"Invalid key {value!r}: {KEY_HELP}", field="key")
     return value
 
 
 def _metadata(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise InvalidInput("metadata must be a JSON object.")
+        raise InvalidInput("metadata must be a JSON object.", field="metadata")
     size = len(json.dumps(value, ensure_ascii=False).encode())
     if size > METADATA_MAX_BYTES:
-        raise InvalidInput(f"metadata is {size} bytes; the limit is {METADATA_MAX_BYTES}.")
+        raise InvalidInput(
+            f"metadata is {size} bytes; the limit is {METADATA_MAX_BYTES}.", field="metadata"
+        )
     return value
 
 
 def _position(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
-        raise InvalidInput("position must be a 32-bit integer.")
+        raise InvalidInput("position must be a 32-bit integer.", field="position")
     return value
 
 
@@ -79,11 +83,13 @@ def _parent(space: Space, key: Any, *, child: Thought | None = None) -> Thought 
         return None
     parent = space.thoughts.filter(key=_key(key)).first()
     if parent is None:
-        raise InvalidInput(f"parent {key!r} is not a thought of this space.")
+        raise InvalidInput(f"parent {key!r} is not a thought of this space.", field="parent")
     ancestor: Thought | None = parent
     while child is not None and ancestor is not None:
         if ancestor.pk == child.pk:
-            raise InvalidInput(f"{key!r} cannot be the parent of {child.key!r}: that is a cycle.")
+            raise InvalidInput(
+                f"{key!r} cannot be the parent of {child.key!r}: that is a cycle.", field="parent"
+            )
         ancestor = ancestor.parent
     return parent
 
@@ -174,9 +180,9 @@ def space_share(*, space: Space, actor: Any, username: str, role: str | None) ->
     """Give ``username`` a role in the space, or remove their access when ``role`` is None."""
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise InvalidInput(f"There is no user named {username!r}.")
+        raise InvalidInput(f"There is no user named {username!r}.", field="username")
     if user.pk == space.owner_id:
-        raise InvalidInput(f"{username} owns this space already.")
+        raise InvalidInput(f"{username} owns this space already.", field="username")
     if role is not None and role not in Role.values:
         raise InvalidInput(f"role must be one of: {', '.join(Role.values)}.")
     with transaction.atomic():
@@ -234,7 +240,7 @@ def thought_create(
     except IntegrityError:
         if space.thoughts.filter(key=thought.key).exists():
             raise Conflict(
-                f"A thought with key {thought.key!r} already exists in this space."
+                f"A thought with key {thought.key!r} already exists in this space.", field="key"
             ) from None
         raise
     return thought

@@ -166,14 +166,15 @@ def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
     thoughts = list(selectors.thought_list(space=space))
     links = list(selectors.link_list(space=space))
     keys = [t.key for t in thoughts]
-    role = space.user_role  # type: ignore[attr-defined]  (set by selectors.space_get)
+    # selectors.space_get sets user_role on the space it returns.
+    role = space.user_role  # type: ignore[attr-defined]
     context = {
         "space": space,
         "can_edit": role in ("owner", "editor"),
         "is_owner": role == "owner",
         "tree": thought_tree(thoughts, links),
         "links": links,
-        "thought_count": len(thoughts),
+        "can_link": role in ("owner", "editor") and len(thoughts) >= 2,
         "create_form": ThoughtForm(parent_keys=keys),
         "link_form": LinkForm(thought_keys=keys),
     }
@@ -184,7 +185,7 @@ def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
 def _space_changed(
     request: HtmxHttpRequest, space: Space, *, anchor: str = "", reset_create_form: bool = False
 ) -> HttpResponse:
-    """After a change to thoughts or links: htmx gets the new tree (and links), others a redirect."""
+    """After a thought or link changed: htmx gets the new tree and links, others a redirect."""
     if not request.htmx:
         url = reverse("space-detail", args=[space.pk])
         return redirect(f"{url}#thought-{anchor}" if anchor else url)
@@ -240,7 +241,11 @@ def thought_edit(request: HtmxHttpRequest, space_id: str, key: str) -> HttpRespo
     thought = selectors.thought_get(space=space, key=key)
     keys = selectors.thought_list(space=space).exclude(pk=thought.pk).values_list("key", flat=True)
     form = ThoughtForm(
-        _form_data(request), initial=thought_initial(thought), parent_keys=keys, editing=True
+        _form_data(request),
+        initial=thought_initial(thought),
+        parent_keys=keys,
+        editing=True,
+        auto_id=f"id_{thought.pk}_%s",  # several thoughts may be open for editing at once
     )
     if form.is_valid():
         try:
@@ -272,6 +277,8 @@ def thought_delete(request: HtmxHttpRequest, space_id: str, key: str) -> HttpRes
     thought = selectors.thought_get(space=space, key=key)
     if request.method == "POST":
         services.thought_delete(thought=thought, actor=request.user)
+        if not request.htmx:
+            messages.success(request, f"Deleted the thought “{thought.title}”.")
         return _space_changed(request, space)
     return _confirm(
         request,
