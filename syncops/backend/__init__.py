@@ -1,1 +1,4 @@
-"""ThoughtSpace's Django database backend over libsql-experimental (``ENGINE = "syncops.backend"``)."""
+"""ThoughtSpace's Django database backend over libsql-experimental.
+
+Use it as ``ENGINE = "syncops.backend"``.
+"""

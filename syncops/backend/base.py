@@ -6,9 +6,11 @@ driver underneath and answers its limitations (see ``database.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.sqlite3 import base as sqlite_base
@@ -22,13 +24,15 @@ from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
 from .schema import DatabaseSchemaEditor
 
-# Pragmas every connection gets: enforced foreign keys, modern ALTER TABLE semantics, and a
-# wait instead of an immediate "database is locked" when another connection holds the lock.
+# Pragmas every connection gets: enforced foreign keys and modern ALTER TABLE semantics. The
+# engine's busy handler sleeps in whole seconds here (a 5 s timeout lost to 6 writers), so
+# waiting for a lock is done by CursorWrapper in milliseconds instead.
 CONNECTION_PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     "PRAGMA legacy_alter_table = OFF",
-    "PRAGMA busy_timeout = 5000",
+    "PRAGMA busy_timeout = 0",
 )
+T = TypeVar("T")
 
 
 class DatabaseWrapper(sqlite_base.DatabaseWrapper):
@@ -51,6 +55,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.busy_timeout = 5.0
         # Emulates non-autocommit mode: the driver's isolation_level is read-only after
         # connect, so the connection stays in autocommit and BEGIN is issued by the cursor.
         self.implicit_transactions = False
@@ -70,6 +75,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             )
         self.transaction_mode = transaction_mode.upper() if transaction_mode else None
         self.init_commands = options.pop("init_command", "").split(";")
+        self.busy_timeout = float(options.pop("timeout", 5.0))
         # Django checks thread sharing itself; the driver must not refuse a second thread
         # that Django allowed. Autocommit at the driver level: Django issues BEGIN.
         return {
@@ -126,11 +132,17 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         return str(self.settings_dict["NAME"]) == ":memory:"
 
 
+# Statements that change rows; in autocommit they are run in an explicit transaction.
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
+
+
 class CursorWrapper:
     """A DB-API cursor over the driver that speaks Django's ``format`` paramstyle.
 
     Each statement runs on a fresh driver cursor, because the driver's ``rowcount``
-    accumulates across statements on one cursor (costs ~0.4 µs).
+    accumulates across statements on one cursor (costs ~0.4 µs). In autocommit a write runs
+    inside BEGIN/COMMIT with its rows read first: the driver swallows a deferred foreign-key
+    failure at the end of an ``INSERT ... RETURNING`` and the row silently disappears.
     """
 
     arraysize = 1
@@ -139,17 +151,63 @@ class CursorWrapper:
         self.wrapper = wrapper
         self.cursor: Any = None
         self.rowcount = -1
+        self._rows: list[Any] | None = None
+
+    def _wait_for_lock(self, run: Callable[[], T]) -> T:
+        """Run ``run`` again while another connection holds the write lock (it changed nothing)."""
+        deadline = time.monotonic() + self.wrapper.busy_timeout
+        delay = 0.001
+        while True:
+            try:
+                return run()
+            except ValueError as exc:
+                if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _execute(self, sql: str, args: list[Any]) -> Any:
+        if not _WRITE.match(sql):
+            cursor = self.wrapper.connection.cursor()
+            self._wait_for_lock(lambda: cursor.execute(sql, tuple(args)))
+            return cursor
+
+        def write() -> Any:
+            # The driver steps INSERT ... RETURNING only when fetched: read its rows now, so
+            # that a lock or constraint error is raised here, where it can be retried.
+            cursor = self.wrapper.connection.cursor()
+            cursor.execute(sql, tuple(args))
+            self._rows = list(cursor.fetchall()) if cursor.description else None
+            return cursor
+
+        return self._wait_for_lock(write)
 
     def _run(self, sql: str, args: list[Any]) -> Any:
         connection = self.wrapper.connection
+        self._rows = None
         with Database.translated_errors():
-            if self.wrapper.implicit_transactions and not connection.in_transaction:
-                connection.execute("BEGIN")
-            cursor = connection.cursor()
-            cursor.execute(sql, tuple(args))
+            if not connection.in_transaction:
+                if self.wrapper.implicit_transactions:
+                    connection.execute("BEGIN")
+                elif _WRITE.match(sql):
+                    return self._run_write_in_autocommit(sql, args)
+            return self._execute(sql, args)
+
+    def _run_write_in_autocommit(self, sql: str, args: list[Any]) -> Any:
+        connection = self.wrapper.connection
+        self._wait_for_lock(lambda: connection.execute("BEGIN IMMEDIATE"))
+        try:
+            cursor = self._execute(sql, args)  # reads any RETURNING rows before COMMIT
+            connection.commit()
+        except BaseException:
+            if connection.in_transaction:
+                connection.rollback()
+            raise
         return cursor
 
-    def execute(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> CursorWrapper:
+    def execute(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> CursorWrapper:
         self.cursor = self._run(*Database.convert_query(query, params))
         self.rowcount = self.cursor.rowcount
         return self
@@ -178,14 +236,23 @@ class CursorWrapper:
         return self.cursor.lastrowid if self.cursor is not None else None
 
     def fetchone(self) -> Any:
+        if self._rows is not None:
+            return self._rows.pop(0) if self._rows else None
         with Database.translated_errors():
             return self.cursor.fetchone()
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
+        size = size or self.arraysize
+        if self._rows is not None:
+            rows, self._rows = self._rows[:size], self._rows[size:]
+            return rows
         with Database.translated_errors():
-            return self.cursor.fetchmany(size or self.arraysize)
+            return self.cursor.fetchmany(size)
 
     def fetchall(self) -> list[Any]:
+        if self._rows is not None:
+            rows, self._rows = self._rows, []
+            return rows
         with Database.translated_errors():
             return self.cursor.fetchall()
 

@@ -75,18 +75,79 @@ def _random(compiler: Any, node: Any) -> SQL:
     return "((random() / 18446744073709551616.0) + 0.5)", []
 
 
+_INTEGER_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "IntegerField",
+    "PositiveBigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallAutoField",
+    "SmallIntegerField",
+}
+# SQLite's math functions answer NULL outside their domain and ±Inf on overflow; libSQL's
+# raise "Numerical argument out of domain" / "result out of range". These guards restore
+# SQLite's answers (9e999 is SQLite's literal for +Inf).
+_EXP_MAX = "709.782712893384"
+
+
 @native(functions.Mod)
 def _mod(compiler: Any, node: Any) -> SQL:
-    # fmod: the result has the sign of the dividend; NULL for a zero divisor.
+    # libSQL has no mod(); fmod of integers is exact with %, of reals it cannot be done in SQL.
+    if any(_internal_type(e) not in _INTEGER_TYPES for e in node.get_source_expressions()):
+        raise NotSupportedError(
+            "Mod() of non-integer values is not supported by syncops.backend: libSQL has no "
+            "mod() function and SQL arithmetic cannot compute fmod exactly. Compute it in Python."
+        )
     sqls, params = _args(compiler, node)
-    return _bind("CASE WHEN b = 0 THEN NULL ELSE a - b * CAST((a * 1.0) / b AS INTEGER) END", sqls), params
+    # Stock SQLite computes fmod on doubles: convert first, as it does, for big integers.
+    return f"CAST((CAST({sqls[0]} AS REAL) %% CAST({sqls[1]} AS REAL)) AS REAL)", params
 
 
 @native(functions.Log)
 def _log(compiler: Any, node: Any) -> SQL:
     # libSQL's log() takes one argument (the natural log); Log(base, x) = ln(x) / ln(base).
     sqls, params = _args(compiler, node)
-    return _bind("ln(b) / ln(a)", sqls), params
+    return _bind("CASE WHEN a > 0 AND b > 0 THEN ln(b) / ln(a) END", sqls), params
+
+
+@native(functions.Ln)
+def _ln(compiler: Any, node: Any) -> SQL:
+    # libSQL's ln() raises outside its domain.
+    sqls, params = _args(compiler, node)
+    return _bind("CASE WHEN a > 0 THEN ln(a) END", sqls), params
+
+
+@native(functions.ASin, functions.ACos)
+def _arc(compiler: Any, node: Any) -> SQL:
+    # libSQL's asin()/acos() raise outside [-1, 1].
+    sqls, params = _args(compiler, node)
+    return _bind(f"CASE WHEN a BETWEEN -1 AND 1 THEN {node.function}(a) END", sqls), params
+
+
+@native(functions.Exp)
+def _exp(compiler: Any, node: Any) -> SQL:
+    # libSQL's exp() raises on overflow.
+    sqls, params = _args(compiler, node)
+    return _bind(f"CASE WHEN a > {_EXP_MAX} THEN 9e999 ELSE exp(a) END", sqls), params
+
+
+def power_sql(base: str, exponent: str) -> str:
+    """POWER(base, exponent) answering NULL and Inf where libSQL's power() raises."""
+    return _bind(
+        "CASE WHEN a = 0 AND b < 0 THEN 9e999 WHEN a < 0 AND b <> round(b) THEN NULL "
+        f"WHEN a <> 0 AND b * ln(abs(a)) > {_EXP_MAX} "
+        "THEN CASE WHEN a < 0 AND abs(b) %% 2 = 1 THEN -9e999 ELSE 9e999 END "
+        "ELSE power(a, b) END",
+        [base, exponent],
+    )
+
+
+@native(functions.Power)
+def _power(compiler: Any, node: Any) -> SQL:
+    sqls, params = _args(compiler, node)
+    return power_sql(*sqls), params
 
 
 @native(functions.Cot)
@@ -99,7 +160,9 @@ def _cot(compiler: Any, node: Any) -> SQL:
 def _repeat(compiler: Any, node: Any) -> SQL:
     sqls, params = _args(compiler, node)
     # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy.
-    return _bind("CASE WHEN b < 0 THEN NULL ELSE replace(hex(zeroblob(b)), '00', a) END", sqls), params
+    return _bind(
+        "CASE WHEN b < 0 THEN NULL ELSE replace(hex(zeroblob(b)), '00', a) END", sqls
+    ), params
 
 
 @native(lookups.Regex, lookups.IRegex)
@@ -135,10 +198,14 @@ def _duration(compiler: Any, node: Any) -> SQL:
     if lhs_type in temporal and node.connector in "+-":
         return f"({ops.temporal_plus_duration(node.connector, lhs_type, lhs_sql, rhs_sql)})", params
     if rhs_type in temporal and node.connector == "+":
-        return f"({ops.temporal_plus_duration('+', rhs_type, rhs_sql, lhs_sql)})", params
-    if node.connector in "+-*/" and lhs_type not in temporal and rhs_type not in temporal:
+        sql = ops.temporal_plus_duration("+", rhs_type, rhs_sql, lhs_sql)
+        return f"({sql})", [*rhs_params, *lhs_params]
+    if node.connector in "+-*" and lhs_type not in temporal and rhs_type not in temporal:
         # Durations are integer microseconds: plain arithmetic is exact.
         return f"(({lhs_sql}) {node.connector} ({rhs_sql}))", params
+    if node.connector == "/" and lhs_type not in temporal and rhs_type not in temporal:
+        # Stock divides in Python (a float, rounded half-even by the DurationField converter).
+        return f"(({lhs_sql}) / CAST(({rhs_sql}) AS REAL))", params
     raise NotSupportedError(
         f"{lhs_type} {node.connector} {rhs_type} is not supported by syncops.backend."
     )
@@ -146,9 +213,12 @@ def _duration(compiler: Any, node: Any) -> SQL:
 
 class NativeSQLMixin:
     def compile(self, node: Any) -> SQL:
-        implementation = _NATIVE.get(type(node))
-        if implementation is not None and not isinstance(node, Value):
-            return implementation(self, node)
+        # Subclasses count too (KeyTransformIRegex is a Regex lookup over a JSON key).
+        if not isinstance(node, Value):
+            for cls in type(node).__mro__:
+                implementation = _NATIVE.get(cls)
+                if implementation is not None:
+                    return implementation(self, node)
         return super().compile(node)  # type: ignore[misc]
 
 

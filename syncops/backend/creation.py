@@ -29,4 +29,6 @@ class DatabaseCreation(SQLiteDatabaseCreation):
             Path(test_database_name + suffix).unlink(missing_ok=True)
 
     def _clone_test_db(self, suffix: str, verbosity: int, keepdb: bool = False) -> None:
-        raise NotSupportedError("Cloning libSQL test databases is not supported; run tests serially.")
+        raise NotSupportedError(
+            "Cloning libSQL test databases is not supported; run tests serially."
+        )

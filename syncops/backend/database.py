@@ -100,7 +100,15 @@ def translated_errors() -> Iterator[None]:
 
 def adapt(value: Any) -> Any:
     """Turn one parameter into a type the driver binds, as the stdlib's sqlite3 adapters do."""
-    if value is None or isinstance(value, (str, bytes, float)):
+    if isinstance(value, str):
+        if "\x00" in value:
+            # The driver reads text up to the first NUL: the rest would be lost on read.
+            raise DataError(
+                "Text containing a NUL character (\\x00) cannot be stored: libsql-experimental "
+                "reads text only up to the first NUL. Strip it or store the value as bytes."
+            )
+        return value
+    if value is None or isinstance(value, (bytes, float)):
         return value
     if isinstance(value, bool):
         return int(value)
@@ -116,9 +124,7 @@ def adapt(value: Any) -> Any:
         return str(value)
     if isinstance(value, (memoryview, bytearray)):
         return bytes(value)
-    raise InterfaceError(
-        f"Error binding parameter: type {type(value).__name__!r} is not supported"
-    )
+    raise InterfaceError(f"Error binding parameter: type {type(value).__name__!r} is not supported")
 
 
 _PLACEHOLDER = re.compile(r"%(?:%|s|\((\w+)\)s)")
@@ -142,7 +148,8 @@ def convert_query(query: str, params: Sequence[Any] | Mapping[str, Any] | None) 
             return "%"
         value = adapt(params[match.group(1)] if named else next(positional))  # type: ignore[index]
         if isinstance(value, int) and not INT32_MIN <= value <= INT32_MAX:
-            return str(value)
+            # Parenthesised: "-%s" with a negative value would otherwise start a -- comment.
+            return f"({value})"
         args.append(value)
         return "?"
 

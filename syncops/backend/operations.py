@@ -31,16 +31,11 @@ _TO_MICROS = (
 )
 # The stored text of a count of microseconds since the epoch (``m``), as Python's str().
 _FROM_MICROS = (
-    "(strftime('%Y-%m-%d %H:%M:%S', (m - ((m % 1000000) + 1000000) % 1000000) / 1000000, "
-    "'unixepoch') || CASE WHEN ((m % 1000000) + 1000000) % 1000000 = 0 THEN '' "
-    "ELSE printf('.%06d', ((m % 1000000) + 1000000) % 1000000) END)"
+    "(strftime('%%Y-%%m-%%d %%H:%%M:%%S', (m - ((m %% 1000000) + 1000000) %% 1000000) / 1000000, "
+    "'unixepoch') || CASE WHEN ((m %% 1000000) + 1000000) %% 1000000 = 0 THEN '' "
+    "ELSE printf('.%%06d', ((m %% 1000000) + 1000000) %% 1000000) END)"
 )
-# Text of a duration in microseconds (``m``), in the form the stdlib parser accepts.
-_TIME_FROM_MICROS = (
-    "(printf('%02d:%02d:%02d', m / 3600000000, (m / 60000000) % 60, (m / 1000000) % 60) || "
-    "CASE WHEN m % 1000000 = 0 THEN '' ELSE printf('.%06d', m % 1000000) END)"
-)
-
+DAY = 86400000000  # microseconds
 
 # The value ``v`` cut to whole seconds: SQLite's date functions round to milliseconds, so
 # 23:59:59.9999 would become the next day. Times are ``HH:MM:SS``, datetimes 19 characters.
@@ -79,21 +74,21 @@ class DatabaseOperations(SQLiteDatabaseOperations):
         if offset:
             if name not in ("UTC", "GMT", ""):
                 raise NotSupportedError(
-                    f"Time zone {tzname!r} in a database date function: only UTC and fixed "
-                    "offsets such as 'UTC+02:00' are supported."
+                    f"Time zone {tzname!r} is not supported by syncops.backend in database date "
+                    "functions: only UTC and fixed offsets such as 'UTC+02:00' are supported."
                 )
             hours, minutes = offset.split(":")
             return f"{sign}{int(hours) * 60 + int(minutes)} minutes"
         if name in ("UTC", "GMT", "Etc/UTC", "Z"):
             return None
         raise NotSupportedError(
-            f"Time zone {tzname!r} in a database date function (Extract/Trunc/__date...): "
-            "SQLite has no time-zone rules, so only UTC and fixed offsets such as "
-            "datetime.timezone(timedelta(hours=2)) are supported. Evaluate it in Python."
+            f"Time zone {tzname!r} is not supported by syncops.backend in database date functions "
+            "(Extract, Trunc, __date, __hour...): SQLite has no time-zone rules, so only UTC and "
+            "fixed offsets such as datetime.timezone(timedelta(hours=2)) work. Convert in Python."
         )
 
     def _local(self, sql: str, tzname: str | None) -> tuple[str, str]:
-        """Return the SQL of ``sql`` shifted into ``tzname`` for date functions, and the modifier."""
+        """Return ``sql`` and the date modifier that shifts it into ``tzname``."""
         modifier = self._tz_modifier(tzname)
         if modifier is None:
             return sql, ""
@@ -108,33 +103,37 @@ class DatabaseOperations(SQLiteDatabaseOperations):
         # The Thursday of the ISO week decides its week number and ISO year.
         thursday = f"date({sql}{modifier}, '-3 days', 'weekday 4')"
         simple = {
-            "year": "%Y",
-            "month": "%m",
-            "day": "%d",
-            "hour": "%H",
-            "minute": "%M",
-            "second": "%S",
+            "year": "%%Y",
+            "month": "%%m",
+            "day": "%%d",
+            "hour": "%%H",
+            "minute": "%%M",
+            "second": "%%S",
         }
         if lookup_type in simple:
             return part(simple[lookup_type])
         if lookup_type == "week_day":
-            return f"({part('%w')} + 1)"
+            return f"({part('%%w')} + 1)"
         if lookup_type == "iso_week_day":
-            return f"((({part('%w')} + 6) % 7) + 1)"
+            return f"((({part('%%w')} + 6) %% 7) + 1)"
         if lookup_type == "quarter":
-            return f"(({part('%m')} + 2) / 3)"
+            return f"(({part('%%m')} + 2) / 3)"
         if lookup_type == "iso_year":
-            return f"CAST(strftime('%Y', {thursday}) AS INTEGER)"
+            return f"CAST(strftime('%%Y', {thursday}) AS INTEGER)"
         if lookup_type == "week":
-            return f"((CAST(strftime('%j', {thursday}) AS INTEGER) - 1) / 7 + 1)"
+            return f"((CAST(strftime('%%j', {thursday}) AS INTEGER) - 1) / 7 + 1)"
         raise NotSupportedError(f"Extract of {lookup_type!r} is not supported by syncops.backend.")
 
     def date_extract_sql(self, lookup_type: str, sql: str, params: Params) -> tuple[str, Params]:
         return self._one_value(lambda v: self._extract(lookup_type.lower(), v), sql, params)
 
-    def datetime_extract_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+    def datetime_extract_sql(
+        self, lookup_type: str, sql: str, params: Params, tzname: str | None
+    ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
-        return self._one_value(lambda v: self._extract(lookup_type.lower(), v, modifier), sql, params)
+        return self._one_value(
+            lambda v: self._extract(lookup_type.lower(), v, modifier), sql, params
+        )
 
     def time_extract_sql(self, lookup_type: str, sql: str, params: Params) -> tuple[str, Params]:
         if lookup_type.lower() not in ("hour", "minute", "second"):
@@ -150,48 +149,63 @@ class DatabaseOperations(SQLiteDatabaseOperations):
 
     def _date_trunc(self, lookup_type: str, v: str, modifier: str = "") -> str:
         formats = {
-            "year": "%Y-01-01",
-            "month": "%Y-%m-01",
-            "day": "%Y-%m-%d",
+            "year": "%%Y-01-01",
+            "month": "%%Y-%%m-01",
+            "day": "%%Y-%%m-%%d",
         }
         if lookup_type in formats:
             return f"strftime('{formats[lookup_type]}', {v}{modifier})"
         if lookup_type == "quarter":
-            month = f"((CAST(strftime('%m', {v}{modifier}) AS INTEGER) - 1) / 3 * 3 + 1)"
-            return f"printf('%s-%02d-01', strftime('%Y', {v}{modifier}), {month})"
+            month = f"((CAST(strftime('%%m', {v}{modifier}) AS INTEGER) - 1) / 3 * 3 + 1)"
+            # Concatenation keeps NULL NULL (printf would turn it into text).
+            return f"strftime('%%Y', {v}{modifier}) || printf('-%%02d-01', {month})"
         if lookup_type == "week":
             return f"date({v}{modifier}, '-6 days', 'weekday 1')"
         raise NotSupportedError(f"Trunc to {lookup_type!r} of a date is not supported.")
 
     def _time_trunc(self, lookup_type: str, v: str, modifier: str = "") -> str:
-        formats = {"hour": "%H:00:00", "minute": "%H:%M:00", "second": "%H:%M:%S"}
+        formats = {"hour": "%%H:00:00", "minute": "%%H:%%M:00", "second": "%%H:%%M:%%S"}
         if lookup_type not in formats:
             raise NotSupportedError(f"Trunc to {lookup_type!r} of a time is not supported.")
         return f"strftime('{formats[lookup_type]}', {v}{modifier})"
 
-    def date_trunc_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None = None) -> tuple[str, Params]:
+    def date_trunc_sql(
+        self, lookup_type: str, sql: str, params: Params, tzname: str | None = None
+    ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
-        return self._one_value(lambda v: self._date_trunc(lookup_type.lower(), v, modifier), sql, params)
+        return self._one_value(
+            lambda v: self._date_trunc(lookup_type.lower(), v, modifier), sql, params
+        )
 
-    def time_trunc_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None = None) -> tuple[str, Params]:
+    def time_trunc_sql(
+        self, lookup_type: str, sql: str, params: Params, tzname: str | None = None
+    ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
-        return self._one_value(lambda v: self._time_trunc(lookup_type.lower(), v, modifier), sql, params)
+        return self._one_value(
+            lambda v: self._time_trunc(lookup_type.lower(), v, modifier), sql, params
+        )
 
-    def datetime_trunc_sql(self, lookup_type: str, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+    def datetime_trunc_sql(
+        self, lookup_type: str, sql: str, params: Params, tzname: str | None
+    ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
         lookup_type = lookup_type.lower()
         if lookup_type in ("hour", "minute", "second"):
-            day = f"strftime('%Y-%m-%d', {_WHOLE_SECONDS}{modifier})"
+            day = f"strftime('%%Y-%%m-%%d', {_WHOLE_SECONDS}{modifier})"
             build = f"{day} || ' ' || {self._time_trunc(lookup_type, _WHOLE_SECONDS, modifier)}"
         else:
             build = f"{self._date_trunc(lookup_type, _WHOLE_SECONDS, modifier)} || ' 00:00:00'"
         return _bind(build, v=sql), tuple(params)
 
-    def datetime_cast_date_sql(self, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+    def datetime_cast_date_sql(
+        self, sql: str, params: Params, tzname: str | None
+    ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
         return _bind(f"date({_WHOLE_SECONDS}{modifier})", v=sql), tuple(params)
 
-    def datetime_cast_time_sql(self, sql: str, params: Params, tzname: str | None) -> tuple[str, Params]:
+    def datetime_cast_time_sql(
+        self, sql: str, params: Params, tzname: str | None
+    ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
         # time() drops microseconds; a whole-minute shift leaves them as they were.
         build = (
@@ -212,21 +226,29 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             "DatabaseOperations directly."
         )
 
-    def temporal_plus_duration(self, connector: str, temporal_type: str, temporal_sql: str, duration_sql: str) -> str:
+    def temporal_plus_duration(
+        self, connector: str, temporal_type: str, temporal_sql: str, duration_sql: str
+    ) -> str:
         """``temporal ± duration`` for a datetime, date or time value."""
         sign = "+" if connector == "+" else "-"
         if temporal_type == "DateTimeField":
             return micros_to_datetime(f"{datetime_to_micros(temporal_sql)} {sign} ({duration_sql})")
         if temporal_type == "DateField":
-            return f"date({micros_to_datetime(f'{datetime_to_micros(temporal_sql)} {sign} ({duration_sql})')})"
-        if temporal_type == "TimeField":
-            day = 86400000000
-            micros = datetime_to_micros(f"'2000-01-01 ' || ({temporal_sql})")
-            offset = f"((({micros} - 946684800000000 {sign} ({duration_sql})) % {day}) + {day}) % {day}"
-            return _bind(_TIME_FROM_MICROS, m=offset)
-        raise NotSupportedError(f"Duration arithmetic with a {temporal_type} is not supported.")
+            # Python's date ± timedelta uses whole days only (timedelta.days, floored).
+            days = f"(d - ((d %% {DAY}) + {DAY}) %% {DAY}) / {DAY}"
+            return _bind(
+                f"date(substr(v, 1, 10), ({sign}{days}) || ' days')", v=temporal_sql, d=duration_sql
+            )
+        # Stock sqlite3 answers NULL for time ± duration (its parser expects a date): refuse
+        # rather than return a different result.
+        raise NotSupportedError(
+            f"{temporal_type} {connector} DurationField is not supported by syncops.backend "
+            "(Django's sqlite3 backend returns NULL for it). Compute it in Python."
+        )
 
-    def subtract_temporals(self, internal_type: str, lhs: tuple[str, Params], rhs: tuple[str, Params]) -> tuple[str, Params]:
+    def subtract_temporals(
+        self, internal_type: str, lhs: tuple[str, Params], rhs: tuple[str, Params]
+    ) -> tuple[str, Params]:
         lhs_sql, lhs_params = lhs
         rhs_sql, rhs_params = rhs
         if internal_type == "TimeField":
@@ -236,6 +258,11 @@ class DatabaseOperations(SQLiteDatabaseOperations):
         return sql, (*lhs_params, *rhs_params)
 
     def combine_expression(self, connector: str, sub_expressions: list[str]) -> str:
+        if connector == "^":
+            # libSQL's power() raises where SQLite's answers NULL or Inf.
+            from .compiler import power_sql
+
+            return power_sql(*sub_expressions)
         if connector == "#":
             return _bind("((a | b) - (a & b))", a=sub_expressions[0], b=sub_expressions[1])
         return super().combine_expression(connector, sub_expressions)
@@ -257,4 +284,3 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             # A datetime computed from a bare time; not a datetime the ORM can return.
             value = parse_datetime(value)
         return super().convert_datetimefield_value(value, expression, connection)
-

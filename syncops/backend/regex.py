@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
-
-from django.db import NotSupportedError
 
 # The stdlib's pattern parser (``sre_parse``): the reference for what a pattern means.
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+from django.db import NotSupportedError
 
 _MAX_UNICODE = 0x10FFFF
 # Every code point a UTF-8 text can hold, in order: classes are found by scanning it once.
@@ -59,7 +59,7 @@ def _class(python_class: str, flags: int) -> str:
     if previous < _MAX_UNICODE:
         complement.append((previous + 1, _MAX_UNICODE))
     # Surrogates cannot occur in stored text; drop them from the complement's ranges.
-    complement = [(lo, hi) for lo, hi in complement if not (0xD800 <= lo and hi <= 0xDFFF)]
+    complement = [(lo, hi) for lo, hi in complement if not (lo >= 0xD800 and hi <= 0xDFFF)]
     negate = len(complement) < len(ranges)
     body = "".join(
         _char(lo) if lo == hi else f"{_char(lo)}-{_char(hi)}"

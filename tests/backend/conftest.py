@@ -162,7 +162,7 @@ def run(alias: str, build: Callable[[QuerySet], Any]) -> tuple[str, Any]:
 
 
 def assert_matches_stock(build: Callable[[QuerySet], Any], *, supported: bool = True) -> None:
-    """``build`` gives stock's result on syncops.backend, or NotSupportedError if not ``supported``."""
+    """``build`` gives stock's result on syncops.backend (or NotSupportedError if not supported)."""
     stock = run("stock", build)
     ours = run("default", build)
     if not supported:

@@ -27,6 +27,9 @@ class Sample(models.Model):
     class Meta:
         app_label = "backend"
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Unique(models.Model):
     code = models.CharField(max_length=20, unique=True)
@@ -34,12 +37,18 @@ class Unique(models.Model):
     class Meta:
         app_label = "backend"
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class Parent(models.Model):
     name = models.CharField(max_length=20)
 
     class Meta:
         app_label = "backend"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Child(models.Model):
@@ -49,6 +58,9 @@ class Child(models.Model):
     class Meta:
         app_label = "backend"
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Identified(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
@@ -56,3 +68,6 @@ class Identified(models.Model):
 
     class Meta:
         app_label = "backend"
+
+    def __str__(self) -> str:
+        return self.label

@@ -109,12 +109,16 @@ LOOKUPS: list[tuple[str, Any]] = [
 
 @pytest.mark.parametrize(("lookup", "value"), LOOKUPS, ids=lambda v: str(v)[:40])
 def test_lookup_matches_stock(lookup: str, value: Any) -> None:
-    assert_matches_stock(lambda qs: list(qs.filter(**{lookup: value}).values_list("name", flat=True)))
+    assert_matches_stock(
+        lambda qs: list(qs.filter(**{lookup: value}).values_list("name", flat=True))
+    )
 
 
 @pytest.mark.parametrize(("lookup", "value"), LOOKUPS[:30], ids=lambda v: str(v)[:40])
 def test_excluded_lookup_matches_stock(lookup: str, value: Any) -> None:
-    assert_matches_stock(lambda qs: list(qs.exclude(**{lookup: value}).values_list("name", flat=True)))
+    assert_matches_stock(
+        lambda qs: list(qs.exclude(**{lookup: value}).values_list("name", flat=True))
+    )
 
 
 @pytest.mark.parametrize(
