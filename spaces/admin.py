@@ -1,14 +1,26 @@
-"""Admin for every model; history is read-only, and edits go through the services."""
+"""Admin for every model; history and proposals are read-only, and edits go through the
+services."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 
-from spaces import services
-from spaces.models import ApiToken, HistoryEntry, Link, Membership, Space, Thought
+from spaces import proposals, services
+from spaces.errors import ServiceError
+from spaces.models import (
+    AgentSession,
+    ApiToken,
+    HistoryEntry,
+    Link,
+    Membership,
+    Proposal,
+    Space,
+    Thought,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -81,7 +93,16 @@ class LinkAdmin(admin.ModelAdmin):
 
 @admin.register(HistoryEntry)
 class HistoryEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "action", "thought_key", "actor_name", "space", "base_version"]
+    list_display = [
+        "created_at",
+        "action",
+        "thought_key",
+        "actor_name",
+        "agent_session",
+        "proposal",
+        "space",
+        "base_version",
+    ]
     list_filter = ["action", "space"]
     search_fields = ["thought_key", "actor_name"]
     list_select_related = ["space"]
@@ -112,6 +133,89 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         for token in queryset:
             services.token_revoke(token=token)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SessionProposalInline(ReadOnlyInline):
+    model = Proposal
+    fields = ("created_at", "space", "summary", "status", "decided_by")
+    readonly_fields = fields
+
+
+class SessionHistoryInline(ReadOnlyInline):
+    model = HistoryEntry
+    fields = ("created_at", "space", "action", "thought_key", "actor_name")
+    readonly_fields = fields
+
+
+class AgentSessionSpaceFilter(admin.SimpleListFilter):
+    """Sessions that proposed or changed something in one space."""
+
+    title = "space"
+    parameter_name = "space"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(space.pk, space.title) for space in Space.objects.order_by("title")[:100]]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if not self.value():
+            return queryset
+        in_space = Q(history__space_id=self.value()) | Q(proposals__space_id=self.value())
+        return queryset.filter(in_space).distinct()
+
+
+@admin.register(AgentSession)
+class AgentSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "label", "user", "token", "status", "created_at", "last_seen_at"]
+    list_filter = [AgentSessionSpaceFilter, "ended_at"]
+    search_fields = ["id", "label", "user__username", "token__name"]
+    readonly_fields = ["id", "user", "token", "label", "created_at", "last_seen_at", "ended_at"]
+    inlines = [SessionProposalInline, SessionHistoryInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # agents start sessions through the API
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "summary", "space", "status", "proposed_by", "agent_session"]
+    list_filter = ["status", "operation", "space"]
+    search_fields = ["summary", "target", "proposed_by__username"]
+    list_select_related = ["space", "proposed_by", "agent_session"]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Approve selected proposals (as you)")
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        for proposal in queryset:
+            try:
+                proposals.proposal_approve(proposal=proposal, approver=request.user)
+            except ServiceError as exc:
+                self.message_user(request, f"{proposal}: {exc.message}", level="error")
+
+    @admin.action(description="Reject selected proposals")
+    def reject(self, request: HttpRequest, queryset: Any) -> None:
+        for proposal in queryset:
+            try:
+                proposals.proposal_reject(proposal=proposal, decider=request.user)
+            except ServiceError as exc:
+                self.message_user(request, f"{proposal}: {exc.message}", level="error")
 
 
 admin.site.register(Membership)

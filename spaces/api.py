@@ -1,7 +1,9 @@
 """The JSON API (django-ninja) under /api/: spaces, thoughts, links and history.
 
-Endpoints parse, check access through selectors and call one service; errors become
-``{"detail": ...}`` responses in the handlers at the bottom of this module.
+Endpoints parse, check access through selectors and make their change through ``_perform``,
+which also applies the token's mode (a ``confirm`` token's change becomes a proposal, a
+``read`` token's is refused). Errors become ``{"detail": ...}`` responses in the handlers at
+the bottom of this module. Proposals and agent sessions are in spaces/api_agents.py.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from spaces import selectors, services
+from spaces import proposals, selectors
+from spaces.api_agents import router as agents_router
 from spaces.auth import API_AUTH
-from spaces.errors import PreconditionFailed, ServiceError
-from spaces.models import Thought
+from spaces.errors import Forbidden, PreconditionFailed, ServiceError
+from spaces.models import ApiToken, Proposal, Thought
 from spaces.schemas import (
     Error,
     HistoryOut,
     LinkIn,
     LinkOut,
+    ProposalOut,
     ShareIn,
     SpaceIn,
     SpaceOut,
@@ -38,13 +42,64 @@ api = NinjaAPI(
     description=(
         "Spaces of thoughts (nodes) and links. Authenticate with `Authorization: Bearer <token>` "
         "(create one on the Tokens page or with `manage.py create_token`). Change one thought "
-        "at a time; send `If-Match` with the thought's ETag to avoid overwriting newer edits."
+        "at a time; send `If-Match` with the thought's ETag to avoid overwriting newer edits; "
+        "never rewrite a whole space. A token in `confirm` mode gets 202 and a proposal for "
+        "every change (nothing changes until a person approves it); a `read` token gets 403. "
+        "Send `X-Agent-Session` to group your calls; the agent guide is at /agents/."
     ),
     auth=API_AUTH,
     urls_namespace="api",
 )
 
 ERRORS = {401: Error, 403: Error, 404: Error, 409: Error, 412: Error, 413: Error, 422: Error}
+PROPOSED = {202: ProposalOut}  # what a token in confirm mode gets instead of the change
+CONFIRM_NOTE = " A token in confirm mode gets 202 with a proposal instead; a read token 403."
+
+
+class Proposed(Exception):
+    """The change was recorded as a proposal instead of being made: answered 202."""
+
+    def __init__(self, proposal: Proposal) -> None:
+        super().__init__(proposal.summary)
+        self.proposal = proposal
+
+
+def _perform(
+    request: HttpRequest,
+    operation: str,
+    *,
+    space: Any,
+    target: str = "",
+    payload: dict[str, Any] | None = None,
+    base_version: int | None = None,
+) -> Any:
+    """Make the change as the caller, or propose it for a token in confirm mode (202)."""
+    token: ApiToken | None = getattr(request, "api_token", None)
+    agent_session = getattr(request, "agent_session", None)
+    if token is not None and token.mode == ApiToken.Mode.READ:
+        raise Forbidden("This token is read-only: it can read but not change anything.")
+    if token is not None and token.mode == ApiToken.Mode.CONFIRM:
+        raise Proposed(
+            proposals.proposal_create(
+                operation=operation,
+                space=space,
+                proposed_by=request.user,
+                token=token,
+                agent_session=agent_session,
+                target=target,
+                payload=payload,
+                base_version=base_version,
+            )
+        )
+    return proposals.perform(
+        operation=operation,
+        space=space,
+        actor=request.user,
+        target=target,
+        payload=payload,
+        base_version=base_version,
+        agent_session=agent_session,
+    )
 
 
 def _space(request: HttpRequest, space_id: str, **access: bool) -> Any:
@@ -84,9 +139,15 @@ def list_spaces(request: HttpRequest) -> Any:
     return selectors.space_list(user=request.user)
 
 
-@api.post("/spaces", response={201: SpaceOut, **ERRORS}, tags=["spaces"], summary="Create a space")
+@api.post(
+    "/spaces",
+    response={201: SpaceOut, **PROPOSED, **ERRORS},
+    tags=["spaces"],
+    summary="Create a space",
+    description="A new space owned by you (201)." + CONFIRM_NOTE,
+)
 def create_space(request: HttpRequest, payload: SpaceIn) -> Any:
-    space = services.space_create(owner=request.user, **payload.dict())
+    space = _perform(request, "space.create", space=None, payload=payload.dict())
     return Status(201, _with_role(space, request.user))
 
 
@@ -96,30 +157,40 @@ def get_space(request: HttpRequest, space_id: str) -> Any:
     return _with_role(_space(request, space_id), request.user)
 
 
-@api.patch("/spaces/{space_id}", response={200: SpaceOut, **ERRORS}, tags=["spaces"])
+@api.patch(
+    "/spaces/{space_id}",
+    response={200: SpaceOut, **PROPOSED, **ERRORS},
+    tags=["spaces"],
+    description="Change the title or description (editors and the owner)." + CONFIRM_NOTE,
+)
 def update_space(request: HttpRequest, space_id: str, payload: SpacePatch) -> Any:
-    """Change the title or description (editors and the owner)."""
     space = _space(request, space_id, edit=True)
     changes = payload.dict(exclude_unset=True)
-    return _with_role(
-        services.space_update(space=space, actor=request.user, changes=changes), request.user
-    )
+    return _with_role(_perform(request, "space.update", space=space, payload=changes), request.user)
 
 
-@api.delete("/spaces/{space_id}", response={204: None, **ERRORS}, tags=["spaces"])
+@api.delete(
+    "/spaces/{space_id}",
+    response={204: None, **PROPOSED, **ERRORS},
+    tags=["spaces"],
+    description="Delete the space with all its thoughts, links and history (the owner only)."
+    + CONFIRM_NOTE,
+)
 def delete_space(request: HttpRequest, space_id: str) -> Any:
-    """Delete the space with all its thoughts, links and history (the owner only)."""
-    services.space_delete(space=_space(request, space_id, manage=True), actor=request.user)
+    _perform(request, "space.delete", space=_space(request, space_id, manage=True))
     return Status(204, None)
 
 
-@api.post("/spaces/{space_id}/members", response={204: None, **ERRORS}, tags=["spaces"])
+@api.post(
+    "/spaces/{space_id}/members",
+    response={204: None, **PROPOSED, **ERRORS},
+    tags=["spaces"],
+    description="Give a user the viewer or editor role, or remove it with `role: null` "
+    "(the owner only)." + CONFIRM_NOTE,
+)
 def share_space(request: HttpRequest, space_id: str, payload: ShareIn) -> Any:
-    """Give a user the viewer or editor role, or remove it with `role: null` (the owner only)."""
     space = _space(request, space_id, manage=True)
-    services.space_share(
-        space=space, actor=request.user, username=payload.username, role=payload.role
-    )
+    _perform(request, "space.share", space=space, payload=payload.dict())
     return Status(204, None)
 
 
@@ -133,13 +204,18 @@ def list_thoughts(request: HttpRequest, space_id: str) -> Any:
     return selectors.thought_list(space=_space(request, space_id))
 
 
-@api.post("/spaces/{space_id}/thoughts", response={201: ThoughtOut, **ERRORS}, tags=["thoughts"])
+@api.post(
+    "/spaces/{space_id}/thoughts",
+    response={201: ThoughtOut, **PROPOSED, **ERRORS},
+    tags=["thoughts"],
+    description="Add one thought (201, with its ETag). A key already used in the space "
+    "answers 409. This is how to add to a space: never rewrite the whole space." + CONFIRM_NOTE,
+)
 def create_thought(
     request: HttpRequest, space_id: str, payload: ThoughtIn, response: HttpResponse
 ) -> Any:
-    """Add one thought. A key already used in the space answers 409."""
     space = _space(request, space_id, edit=True)
-    thought = services.thought_create(space=space, actor=request.user, **payload.dict())
+    thought = _perform(request, "thought.create", space=space, payload=payload.dict())
     response["ETag"] = thought.etag
     return Status(201, thought)
 
@@ -158,8 +234,11 @@ def get_thought(request: HttpRequest, space_id: str, node_key: str, response: Ht
 
 @api.patch(
     "/spaces/{space_id}/thoughts/{node_key}",
-    response={200: ThoughtOut, **ERRORS},
+    response={200: ThoughtOut, **PROPOSED, **ERRORS},
     tags=["thoughts"],
+    description="Change only the fields you send (e.g. just `metadata`). Send `If-Match` with "
+    "the ETag from your last read: if the thought changed since, you get 412 and nothing "
+    "changes; read it again and retry." + CONFIRM_NOTE,
 )
 def update_thought(
     request: HttpRequest,
@@ -168,25 +247,41 @@ def update_thought(
     payload: ThoughtPatch,
     response: HttpResponse,
 ) -> Any:
-    """Change the fields you send. With `If-Match`, a thought changed since answers 412."""
-    thought = selectors.thought_get(space=_space(request, space_id, edit=True), key=node_key)
+    space = _space(request, space_id, edit=True)
+    thought = selectors.thought_get(space=space, key=node_key)
     expected = _expected_version(request, thought)
     changes = payload.dict(exclude_unset=True)
-    thought = services.thought_update(
-        thought=thought, actor=request.user, changes=changes, expected_version=expected
+    thought = _perform(
+        request,
+        "thought.update",
+        space=space,
+        target=node_key,
+        payload=changes,
+        # A proposal is always checked against the version the agent saw.
+        base_version=expected if expected is not None else thought.version,
     )
     response["ETag"] = thought.etag
     return thought
 
 
 @api.delete(
-    "/spaces/{space_id}/thoughts/{node_key}", response={204: None, **ERRORS}, tags=["thoughts"]
+    "/spaces/{space_id}/thoughts/{node_key}",
+    response={204: None, **PROPOSED, **ERRORS},
+    tags=["thoughts"],
+    description="Delete one thought and its links in one transaction (children move up to its "
+    "parent). `If-Match` gives 412 if it changed since you read it." + CONFIRM_NOTE,
 )
 def delete_thought(request: HttpRequest, space_id: str, node_key: str) -> Any:
-    """Delete one thought and its links in one transaction (children move up to its parent)."""
-    thought = selectors.thought_get(space=_space(request, space_id, edit=True), key=node_key)
+    space = _space(request, space_id, edit=True)
+    thought = selectors.thought_get(space=space, key=node_key)
     expected = _expected_version(request, thought)
-    services.thought_delete(thought=thought, actor=request.user, expected_version=expected)
+    _perform(
+        request,
+        "thought.delete",
+        space=space,
+        target=node_key,
+        base_version=expected if expected is not None else thought.version,
+    )
     return Status(204, None)
 
 
@@ -196,32 +291,54 @@ def delete_thought(request: HttpRequest, space_id: str, node_key: str) -> Any:
 @api.get("/spaces/{space_id}/links", response=list[LinkOut], tags=["links"])
 @paginate(LimitOffsetPagination)
 def list_links(request: HttpRequest, space_id: str) -> Any:
+    """The space's links, each with its `id`, `source` and `target` keys and `label`."""
     return selectors.link_list(space=_space(request, space_id))
 
 
-@api.post("/spaces/{space_id}/links", response={201: LinkOut, **ERRORS}, tags=["links"])
+@api.post(
+    "/spaces/{space_id}/links",
+    response={201: LinkOut, **PROPOSED, **ERRORS},
+    tags=["links"],
+    description="Link two thoughts of the space by key; the same source, target and label "
+    "answer 409." + CONFIRM_NOTE,
+)
 def create_link(request: HttpRequest, space_id: str, payload: LinkIn) -> Any:
-    """Link two thoughts of the space by key; the same source, target and label answer 409."""
     space = _space(request, space_id, edit=True)
-    return Status(201, services.link_create(space=space, actor=request.user, **payload.dict()))
+    return Status(201, _perform(request, "link.create", space=space, payload=payload.dict()))
 
 
-@api.delete("/spaces/{space_id}/links/{link_id}", response={204: None, **ERRORS}, tags=["links"])
+@api.delete(
+    "/spaces/{space_id}/links/{link_id}",
+    response={204: None, **PROPOSED, **ERRORS},
+    tags=["links"],
+    description="Delete one link by its id (from the links list)." + CONFIRM_NOTE,
+)
 def delete_link(request: HttpRequest, space_id: str, link_id: str) -> Any:
-    services.link_delete(
-        space=_space(request, space_id, edit=True), actor=request.user, link_id=link_id
-    )
+    space = _space(request, space_id, edit=True)
+    _perform(request, "link.delete", space=space, target=link_id)
     return Status(204, None)
 
 
 @api.get("/spaces/{space_id}/history", response=list[HistoryOut], tags=["history"])
 @paginate(LimitOffsetPagination)
 def list_history(request: HttpRequest, space_id: str) -> Any:
-    """Every change to the space, newest first, with the state before and after."""
+    """Every change to the space, newest first, with the state before and after, who made it
+    and, for an agent's change, its agent session and proposal."""
     return selectors.history_list(space=_space(request, space_id))
 
 
+api.add_router("/", agents_router)
+
+
 # --- errors ------------------------------------------------------------------------------
+
+
+@api.exception_handler(Proposed)
+def proposed(request: HttpRequest, exc: Proposed) -> HttpResponse:
+    body = ProposalOut.from_orm(exc.proposal).model_dump(mode="json")
+    response = api.create_response(request, body, status=202)
+    response["Location"] = f"/api/proposals/{exc.proposal.pk}"
+    return response
 
 
 @api.exception_handler(ServiceError)

@@ -7,11 +7,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, django_auth
 
+from spaces.agents import agent_session_for_request
 from spaces.services import token_authenticate
+
+AGENT_SESSION_HEADER = "X-Agent-Session"
 
 
 class BearerToken(HttpBearer):
-    """``Authorization: Bearer ts_...``; the request then acts as the token's user."""
+    """``Authorization: Bearer ts_...``; the request then acts as the token's user, within
+    the agent session named by ``X-Agent-Session`` (or the token's current one)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         api_token = token_authenticate(raw=token)
@@ -19,6 +23,9 @@ class BearerToken(HttpBearer):
             return None
         request.user = api_token.user
         request.api_token = api_token  # type: ignore[attr-defined]
+        request.agent_session = agent_session_for_request(  # type: ignore[attr-defined]
+            token=api_token, header=request.headers.get(AGENT_SESSION_HEADER)
+        )
         return api_token.user
 
 

@@ -154,4 +154,9 @@ class LinkForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, required=False, help_text="What will use this token.")
-    mode = forms.ChoiceField(choices=ApiToken.Mode.choices, initial=ApiToken.Mode.DIRECT)
+    mode = forms.ChoiceField(
+        choices=ApiToken.Mode.choices,
+        initial=ApiToken.Mode.DIRECT,
+        help_text="direct: changes apply at once, as you. confirm: reads answer at once, every "
+        "change waits as a proposal until approved. read: reads only.",
+    )

@@ -1,4 +1,5 @@
-"""Refuses oversized API request bodies with 413 before anything reads them."""
+"""API middleware: refuse oversized request bodies with 413 before anything reads them, and
+name the agent session of a token's request in the ``X-Agent-Session`` response header."""
 
 from __future__ import annotations
 
@@ -27,3 +28,17 @@ class ApiBodyLimitMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+class AgentSessionHeaderMiddleware:
+    """Answer every token-authenticated API call with its agent session's id."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "agent_session", None)
+        if session is not None:
+            response["X-Agent-Session"] = session.pk
+        return response

@@ -1,13 +1,16 @@
-"""Spaces of thoughts and links, their members, their append-only history and API tokens."""
+"""Spaces of thoughts and links, their members, their append-only history, API tokens, and
+the agents' sessions and proposals."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from spaces.ids import new_id
 
@@ -16,6 +19,7 @@ KEY_RE = re.compile(KEY_PATTERN)
 KEY_HELP = "1-80 characters: letters, digits, '-', '_' or '.', starting with a letter or digit."
 
 TITLE_MAX = 200
+AGENT_SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 BODY_MAX = 20_000
 KIND_MAX = 40
 LABEL_MAX = 100
@@ -172,6 +176,14 @@ class HistoryEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_name = models.CharField(max_length=150, blank=True, default="")
+    # Set when an agent made the change: directly (agent_session) or through an approved
+    # proposal (proposal; ``actor`` is then the person or token that approved it).
+    agent_session = models.ForeignKey(
+        "AgentSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="history"
+    )
+    proposal = models.ForeignKey(
+        "Proposal", null=True, blank=True, on_delete=models.SET_NULL, related_name="history"
+    )
     base_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -183,12 +195,24 @@ class HistoryEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.action} {self.thought_key}".strip()
 
+    @property
+    def credit(self) -> str:
+        """Who made the change, in words: the person, and the agent when there was one."""
+        name = self.actor_name or "unknown"
+        if self.proposal_id and self.proposal:
+            return f"{name}, approving a proposal by {self.proposal.agent_name}"
+        if self.agent_session_id and self.agent_session:
+            return f"{self.agent_session.agent_name} (as {name})"
+        return name
+
 
 class ApiToken(models.Model):
     """A bearer token for API clients; only its SHA-256 is stored."""
 
     class Mode(models.TextChoices):
         DIRECT = "direct", "Direct (acts as its user)"
+        CONFIRM = "confirm", "Confirm (changes become proposals a person approves)"
+        READ = "read", "Read only"
 
     id = ulid_field()
     user = models.ForeignKey(
@@ -211,3 +235,110 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def agent_name(self) -> str:
+        """How history and proposals name the agent that uses this token."""
+        return f"{self.user}'s agent “{self.name or self.prefix}”"
+
+
+class AgentSession(models.Model):
+    """One run of an agent: groups its calls, proposals and changes.
+
+    Named by the ``X-Agent-Session`` header or created on the token's first call; it ends
+    when the agent deletes it or after ``AGENT_SESSION_IDLE_TIMEOUT`` without a call.
+    """
+
+    id = ulid_field()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_sessions"
+    )
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="agent_sessions"
+    )
+    label = models.CharField(
+        max_length=100, blank=True, default="", help_text="The agent's own name for the session."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.agent_name} session {self.label or self.id}"
+
+    @property
+    def agent_name(self) -> str:
+        if self.token_id and self.token:
+            return self.token.agent_name
+        return f"{self.user}'s agent"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.last_seen_at + AGENT_SESSION_IDLE_TIMEOUT
+
+    @property
+    def status(self) -> str:
+        if self.ended_at is not None:
+            return "ended"
+        return "active" if timezone.now() < self.expires_at else "expired"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+class Proposal(models.Model):
+    """A change an agent in ``confirm`` mode asked for: applied only when someone approves it.
+
+    ``operation`` and ``payload`` are replayed through spaces.proposals on approval;
+    ``before`` is the target's state when proposed, so a stale proposal is refused.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    id = ulid_field()
+    space = models.ForeignKey(
+        Space, null=True, blank=True, on_delete=models.CASCADE, related_name="proposals"
+    )
+    operation = models.CharField(max_length=20)
+    target = models.CharField(max_length=80, blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    summary = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proposals"
+    )
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    agent_session = models.ForeignKey(
+        AgentSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["space", "status"], name="proposal_space_status")]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def agent_name(self) -> str:
+        if self.token_id and self.token:
+            return self.token.agent_name
+        return f"{self.proposed_by}'s agent"

@@ -77,7 +77,8 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _changes(before: dict | None, after: dict | None) -> list[FieldChange]:
+def field_changes(before: dict | None, after: dict | None) -> list[FieldChange]:
+    """The fields that differ between two states (either may be None: created or deleted)."""
     if before is not None and after is not None:
         names = dict.fromkeys([*before, *after])
         return [
@@ -97,4 +98,4 @@ def _changes(before: dict | None, after: dict | None) -> list[FieldChange]:
 
 def history_rows(entries: Iterable[HistoryEntry]) -> list[HistoryRow]:
     """Each entry with the fields it changed (or, for a create or delete, the fields it had)."""
-    return [HistoryRow(entry, _changes(entry.before, entry.after)) for entry in entries]
+    return [HistoryRow(entry, field_changes(entry.before, entry.after)) for entry in entries]

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from spaces.models import BODY_MAX, KEY_PATTERN, KIND_MAX, LABEL_MAX, TITLE_MAX
+from spaces.presentation import field_changes
 
 
 class Error(Schema):
@@ -94,7 +95,14 @@ class HistoryOut(Schema):
     id: str
     action: str
     thought_key: str
-    actor: str = Field(alias="actor_name")
+    actor: str = Field(alias="actor_name", description="Who made (or approved) the change.")
+    credit: str = Field(description="The person and, for an agent's change, the agent.")
+    agent_session: str | None = Field(
+        None, alias="agent_session_id", description="The agent session that made it, if any."
+    )
+    proposal: str | None = Field(
+        None, alias="proposal_id", description="The approved proposal it came from, if any."
+    )
     base_version: int | None
     before: Any
     after: Any
@@ -106,3 +114,59 @@ class ShareIn(Schema):
     role: Literal["viewer", "editor"] | None = Field(
         description="viewer or editor; null removes the user's access."
     )
+
+
+class DiffLine(Schema):
+    name: str = Field(description="The field that changes.")
+    before: str | None = Field(description="null: the field is new.")
+    after: str | None = Field(description="null: the field goes away.")
+
+
+class ProposalOut(Schema):
+    """A change waiting for (or past) a person's decision."""
+
+    id: str = Field(description="Approve or reject it at /api/proposals/{id}/approve|reject.")
+    status: Literal["pending", "approved", "rejected"]
+    operation: str = Field(description="e.g. thought.create, thought.update, link.delete.")
+    space_id: str | None = Field(description="null for a proposed new space.")
+    target: str = Field(description="The thought key or link id it changes, if any.")
+    summary: str = Field(description="The change in one sentence.")
+    payload: dict[str, Any] = Field(description="The arguments, as the agent sent them.")
+    base_version: int | None = Field(description="The thought version it was proposed against.")
+    before: Any = Field(description="The target's state when proposed (null: did not exist).")
+    after: Any = Field(description="The intended state (null: deleted).")
+    diff: list[DiffLine]
+    proposed_by: str = Field(alias="proposed_by.username")
+    agent: str = Field(alias="agent_name", description="The token that proposed it.")
+    agent_session: str | None = Field(alias="agent_session_id")
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None
+    decision_note: str = Field(description="The reason given when rejecting.")
+
+    @staticmethod
+    def resolve_decided_by(obj: Any) -> str | None:
+        return obj.decided_by.username if obj.decided_by_id else None
+
+    @staticmethod
+    def resolve_diff(obj: Any) -> list[dict[str, Any]]:
+        return [vars(change) for change in field_changes(obj.before, obj.after)]
+
+
+class RejectIn(Schema):
+    reason: str = Field("", max_length=500, description="Shown to the agent.")
+
+
+class AgentSessionIn(Schema):
+    label: str = Field("", max_length=100, description="Your own name for this run.")
+
+
+class AgentSessionOut(Schema):
+    id: str = Field(description="Send it as X-Agent-Session on your next calls.")
+    label: str
+    status: Literal["active", "ended", "expired"]
+    agent: str = Field(alias="agent_name")
+    created_at: datetime
+    last_seen_at: datetime = Field(description="Updated at most once a minute.")
+    expires_at: datetime = Field(description="Without a call until then, the session expires.")
+    ended_at: datetime | None

@@ -1,4 +1,5 @@
-"""Reads: the spaces a user may see, and a space's thoughts, links and history."""
+"""Reads: the spaces a user may see; a space's thoughts, links and history; proposals and
+agent sessions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from spaces.errors import Forbidden, NotFound
-from spaces.models import HistoryEntry, Link, Space, Thought
+from spaces.models import AgentSession, HistoryEntry, Link, Proposal, Space, Thought
 
 
 def space_list(*, user: Any) -> QuerySet[Space]:
@@ -51,4 +52,47 @@ def link_list(*, space: Space) -> QuerySet[Link]:
 
 
 def history_list(*, space: Space) -> QuerySet[HistoryEntry]:
-    return space.history.select_related("actor")
+    return space.history.select_related(
+        "actor", "agent_session__token__user", "proposal__token__user", "proposal__proposed_by"
+    )
+
+
+def proposal_list(
+    *, user: Any, status: str | None = None, space_id: str | None = None
+) -> QuerySet[Proposal]:
+    """Proposals on the spaces the user can see, and the new spaces the user proposed."""
+    proposals = Proposal.objects.filter(
+        Q(space__in=space_list(user=user)) | Q(space__isnull=True, proposed_by=user)
+    ).select_related("space", "proposed_by", "decided_by", "token__user", "agent_session")
+    if status:
+        proposals = proposals.filter(status=status)
+    if space_id:
+        proposals = proposals.filter(space_id=space_id)
+    return proposals
+
+
+def proposal_get(*, user: Any, proposal_id: str) -> Proposal:
+    proposal = proposal_list(user=user).filter(pk=proposal_id).first()
+    if proposal is None:
+        raise NotFound("Proposal not found.")
+    return proposal
+
+
+def pending_proposal_count(*, space: Space) -> int:
+    return space.proposals.filter(status=Proposal.Status.PENDING).count()
+
+
+def agent_session_list(*, space: Space) -> QuerySet[AgentSession]:
+    """Agent sessions that proposed or changed something in the space, newest first."""
+    return (
+        AgentSession.objects.filter(Q(history__space=space) | Q(proposals__space=space))
+        .distinct()
+        .select_related("token__user", "user")
+    )
+
+
+def agent_session_get(*, user: Any, session_id: str) -> AgentSession:
+    session = AgentSession.objects.filter(user=user, pk=session_id).first()
+    if session is None:
+        raise NotFound("Agent session not found.")
+    return session

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from spaces.attribution import current_credit
 from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from spaces.events import emit_on_commit
 from spaces.models import (
@@ -108,6 +109,7 @@ def _record(
     after: dict | None = None,
     base_version: int | None = None,
 ) -> HistoryEntry:
+    credit = current_credit()
     entry = HistoryEntry.objects.create(
         space=space,
         action=action,
@@ -116,6 +118,8 @@ def _record(
         after=after,
         actor=actor,
         actor_name=_actor_name(actor),
+        agent_session=credit.agent_session,
+        proposal=credit.proposal,
         base_version=base_version,
     )
     emit_on_commit(

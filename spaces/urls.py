@@ -1,10 +1,11 @@
-"""HTML pages: sign-in, spaces and their thoughts, history, API tokens."""
+"""HTML pages: sign-in, spaces and their thoughts, history, API tokens, proposals and the
+agent guide."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from spaces import views
+from spaces import views, views_agents
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="space-list"), name="home"),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("spaces/<str:space_id>/delete/", views.space_delete, name="space-delete"),
     path("spaces/<str:space_id>/share/", views.space_share, name="space-share"),
     path("spaces/<str:space_id>/history/", views.space_history, name="space-history"),
+    path("spaces/<str:space_id>/live/", views.space_live, name="space-live"),
     path("spaces/<str:space_id>/thoughts/new/", views.thought_create, name="thought-create"),
     path(
         "spaces/<str:space_id>/thoughts/<str:key>/edit/",
@@ -38,6 +40,23 @@ urlpatterns = [
         views.link_delete,
         name="link-delete",
     ),
+    path(
+        "spaces/<str:space_id>/proposals/",
+        views_agents.space_proposals,
+        name="space-proposals",
+    ),
+    path("proposals/", views_agents.proposal_list, name="proposal-list"),
+    path(
+        "proposals/<str:proposal_id>/approve/",
+        views_agents.proposal_approve,
+        name="proposal-approve",
+    ),
+    path(
+        "proposals/<str:proposal_id>/reject/",
+        views_agents.proposal_reject,
+        name="proposal-reject",
+    ),
+    path("agents/", views_agents.agent_guide, name="agent-guide"),
     path("tokens/", views.token_list, name="token-list"),
     path("tokens/new/", views.token_create, name="token-create"),
     path("tokens/<str:token_id>/revoke/", views.token_revoke, name="token-revoke"),

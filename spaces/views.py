@@ -211,7 +211,17 @@ def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     context = _space_context(space)
     if request.htmx:
         return render(request, "spaces/_thoughts.html", context)
+    context["pending_proposals"] = selectors.pending_proposal_count(space=space)
     return render(request, "spaces/space_detail.html", context)
+
+
+@login_required
+@domain_errors
+@never_cache
+def space_live(request: HttpRequest, space_id: str) -> HttpResponse:
+    """The thought tree and the links panel, fetched by static/js/live.js after a live event."""
+    space = selectors.space_get(user=request.user, space_id=space_id)
+    return render(request, "spaces/_space_changed.html", _space_context(space, oob=True))
 
 
 @login_required

@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "spaces.middleware.ApiBodyLimitMiddleware",
+    "spaces.middleware.AgentSessionHeaderMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -80,11 +81,32 @@ DATABASES = {
     "default": {
         "ENGINE": "syncops.backend",
         "NAME": DB_PATH,
+        # Take the write lock at BEGIN: a read-then-write transaction cannot deadlock.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE"},
         "TEST": {"NAME": env_str("THOUGHTSPACE_TEST_DB_PATH", "") or None},
     }
 }
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Several processes share live updates through Redis; one process needs nothing.
+REDIS_URL = env_str("THOUGHTSPACE_REDIS_URL", "").strip()
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"THOUGHTSPACE_REDIS_URL={REDIS_URL!r} is not a Redis URL: "
+        "use redis://HOST:PORT/DB, rediss://... or unix:///path/to/redis.sock."
+    )
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "thoughtspace"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Called with each event made on another instance before it is relayed to this instance's
+# clients (spaces.live.before_relay): a dotted path to ``hook(event) -> None``. None in local
+# mode, where every instance opens the same database file.
+LIVE_BEFORE_RELAY: str | None = None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

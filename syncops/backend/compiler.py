@@ -222,21 +222,21 @@ class NativeSQLMixin:
         return super().compile(node)  # type: ignore[misc]
 
 
-class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):
+class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):  # type: ignore[misc]
     pass
 
 
-class SQLInsertCompiler(NativeSQLMixin, compiler.SQLInsertCompiler):
+class SQLInsertCompiler(NativeSQLMixin, compiler.SQLInsertCompiler):  # type: ignore[misc]
     pass
 
 
-class SQLDeleteCompiler(NativeSQLMixin, compiler.SQLDeleteCompiler):
+class SQLDeleteCompiler(NativeSQLMixin, compiler.SQLDeleteCompiler):  # type: ignore[misc]
     pass
 
 
-class SQLUpdateCompiler(NativeSQLMixin, compiler.SQLUpdateCompiler):
+class SQLUpdateCompiler(NativeSQLMixin, compiler.SQLUpdateCompiler):  # type: ignore[misc]
     pass
 
 
-class SQLAggregateCompiler(NativeSQLMixin, compiler.SQLAggregateCompiler):
+class SQLAggregateCompiler(NativeSQLMixin, compiler.SQLAggregateCompiler):  # type: ignore[misc]
     pass

@@ -18,7 +18,7 @@ class DatabaseCreation(SQLiteDatabaseCreation):
         return str(name.with_name(f"test_{name.name}"))
 
     def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> str:
-        name = super()._create_test_db(verbosity, autoclobber, keepdb)
+        name = super()._create_test_db(verbosity, autoclobber, keepdb)  # type: ignore[misc]
         if not keepdb:
             for suffix in ("-wal", "-shm", "-info"):
                 Path(name + suffix).unlink(missing_ok=True)

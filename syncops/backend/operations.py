@@ -135,7 +135,10 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             lambda v: self._extract(lookup_type.lower(), v, modifier), sql, params
         )
 
-    def time_extract_sql(self, lookup_type: str, sql: str, params: Params) -> tuple[str, Params]:
+    # Django 5.2 returns (sql, params); the stubs still say str.
+    def time_extract_sql(  # type: ignore[override]
+        self, lookup_type: str, sql: str, params: Params
+    ) -> tuple[str, Params]:
         if lookup_type.lower() not in ("hour", "minute", "second"):
             raise NotSupportedError(f"Extract of {lookup_type!r} from a time is not supported.")
         # A bare time is read as a time on 2000-01-01 by SQLite's date functions.
@@ -177,7 +180,8 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             lambda v: self._date_trunc(lookup_type.lower(), v, modifier), sql, params
         )
 
-    def time_trunc_sql(
+    # Django 5.2 returns (sql, params); the stubs still say str.
+    def time_trunc_sql(  # type: ignore[override]
         self, lookup_type: str, sql: str, params: Params, tzname: str | None = None
     ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
@@ -185,7 +189,8 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             lambda v: self._time_trunc(lookup_type.lower(), v, modifier), sql, params
         )
 
-    def datetime_trunc_sql(
+    # Django 5.2 returns (sql, params); the stubs still say str.
+    def datetime_trunc_sql(  # type: ignore[override]
         self, lookup_type: str, sql: str, params: Params, tzname: str | None
     ) -> tuple[str, Params]:
         _, modifier = self._local(sql, tzname)
@@ -272,7 +277,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     def _quote_params_for_last_executed_query(self, params: Any) -> Any:
         from . import database
 
-        return super()._quote_params_for_last_executed_query(
+        return super()._quote_params_for_last_executed_query(  # type: ignore[misc]
             tuple(database.adapt(param) for param in params)
         )
 

@@ -75,7 +75,7 @@ def _python_class(op: Any, av: Any) -> str:
     if op is sre.NOT_LITERAL:
         return f"[^\\U{av:08x}]"
     if op is sre.IN:
-        items = []
+        items: list[str] = []
         for item_op, item_av in av:
             if item_op is sre.NEGATE:
                 items.insert(0, "^")

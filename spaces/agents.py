@@ -1,0 +1,81 @@
+"""Agent sessions: group an agent's calls, touched on activity without a write per request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from spaces.errors import InvalidInput
+from spaces.ids import new_id
+from spaces.models import AGENT_SESSION_IDLE_TIMEOUT, AgentSession, ApiToken
+
+# Every write is also a sync: a busy agent's session is written at most once a minute.
+AGENT_SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+LABEL_MAX = 100
+
+
+def agent_session_create(*, token: ApiToken, label: str = "") -> AgentSession:
+    if not isinstance(label, str) or len(label) > LABEL_MAX:
+        raise InvalidInput(f"label must be a string of at most {LABEL_MAX} characters.")
+    return AgentSession.objects.create(user=token.user, token=token, label=label)
+
+
+def agent_session_touch(*, session: AgentSession) -> None:
+    """Record activity, writing only when the last write is a minute old or more."""
+    now = timezone.now()
+    if now - session.last_seen_at >= AGENT_SESSION_TOUCH_INTERVAL:
+        AgentSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        session.last_seen_at = now
+
+
+def agent_session_end(*, session: AgentSession) -> AgentSession:
+    if session.ended_at is None:
+        session.ended_at = timezone.now()
+        AgentSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            ended_at=session.ended_at
+        )
+    return session
+
+
+def agent_session_for_request(*, token: ApiToken, header: str | None) -> AgentSession:
+    """The session a token's request belongs to, touched; a new one when there is none.
+
+    ``X-Agent-Session`` may carry a session id (as answered in that header) or the agent's
+    own label; without it the token's latest active session is used. Ended or expired
+    sessions are never resumed: a new one is started (with the same label).
+    """
+    header = (header or "").strip()[:LABEL_MAX]
+    fresh_after = timezone.now() - AGENT_SESSION_IDLE_TIMEOUT
+    active = AgentSession.objects.filter(
+        token=token, ended_at__isnull=True, last_seen_at__gt=fresh_after
+    )
+    if header:
+        session = active.filter(pk=header).first() or active.filter(label=header).first()
+        label = "" if _looks_like_id(header) else header
+    else:
+        session = active.order_by("-last_seen_at").first()
+        label = ""
+    if session is None:
+        session = agent_session_create(token=token, label=label)
+        session.started_by_this_request = True  # type: ignore[attr-defined]
+        return session
+    session.token = token  # the caller's token is already loaded: spare a query
+    agent_session_touch(session=session)
+    return session
+
+
+def _looks_like_id(value: str) -> bool:
+    return len(value) == len(new_id()) and value.isalnum() and value.isupper()
+
+
+def agent_session_start(
+    *, token: ApiToken, current: AgentSession | None, label: str
+) -> AgentSession:
+    """An explicit start: the session this very request started (labelled), or a new one."""
+    if current is not None and getattr(current, "started_by_this_request", False):
+        if label:
+            current.label = label[:LABEL_MAX]
+            AgentSession.objects.filter(pk=current.pk).update(label=current.label)
+        return current
+    return agent_session_create(token=token, label=label)
