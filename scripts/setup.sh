@@ -25,3 +25,12 @@ apt_install() {
     fi
 }
 apt_install sqlite3 "$@"
+
+# tursodb (the Turso sync server used by offline-mode tests and `manage.py devremote`)
+# comes from the npm package pinned in tools/package-lock.json.
+if [[ ! -d tools/node_modules || tools/package-lock.json -nt tools/node_modules ]]; then
+    echo "==> installing npm tools (tools/package-lock.json)"
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    npm ci --prefix tools --no-audit --no-fund
+    touch tools/node_modules
+fi

@@ -2,7 +2,8 @@
 # Sets up everything the tests need and runs the whole suite: lint, types, tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# Redis for the multi-instance live-update tests, Chromium for the browser tests.
+scripts/setup.sh redis-server chromium
 
 echo "==> ruff"
 .venv/bin/ruff check .
