@@ -18,6 +18,7 @@ DATABASES = {
         "NAME": f"{_TMP}/thoughtspace.db",
         "TEST": {"NAME": f"{_TMP}/test.db"},
     },
+    "syncops": {**DATABASES["syncops"], "NAME": f"{_TMP}/syncops.sqlite3"},
     "stock": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": f"{_TMP}/stock.db",

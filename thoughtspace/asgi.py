@@ -14,6 +14,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from spaces.routing import websocket_urlpatterns  # noqa: E402
+from syncops.runtime import start_server  # noqa: E402
+
+# The server owns its replica: it syncs in the background and answers `manage.py sync`.
+start_server()
 
 
 def origin_or_bearer(inner: Any) -> Any:

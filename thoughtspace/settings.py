@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -63,29 +64,46 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "syncops.context_processors.sync_state",
             ],
         },
     },
 ]
 
 DB_MODE = env_choice("THOUGHTSPACE_DB_MODE", "local", ("local", "replica", "offline", "remote"))
-if DB_MODE != "local":
-    raise ImproperlyConfigured(
-        f"THOUGHTSPACE_DB_MODE={DB_MODE!r} is not available in this release yet: "
-        "use THOUGHTSPACE_DB_MODE=local."
-    )
 DB_PATH = Path(env_str("THOUGHTSPACE_DB_PATH", str(VAR_DIR / "thoughtspace.db")))
+TURSO_DATABASE_URL = env_str("TURSO_DATABASE_URL", "").strip()
+TURSO_AUTH_TOKEN = env_str("TURSO_AUTH_TOKEN", "")
 TURSO_SYNC_INTERVAL = env_float("TURSO_SYNC_INTERVAL", 60.0, minimum=1.0)
+if DB_MODE != "local" and not TURSO_DATABASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"TURSO_DATABASE_URL={TURSO_DATABASE_URL!r} is not an http(s) URL, but "
+        f"THOUGHTSPACE_DB_MODE={DB_MODE!r} needs the remote primary's URL (for example "
+        "http://127.0.0.1:8080; `manage.py devremote` starts one): set it, or use "
+        "THOUGHTSPACE_DB_MODE=local."
+    )
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "syncops.backend",
-        "NAME": DB_PATH,
-        # Take the write lock at BEGIN: a read-then-write transaction cannot deadlock.
-        "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+        "NAME": TURSO_DATABASE_URL if DB_MODE == "remote" else DB_PATH,
+        "OPTIONS": {
+            "mode": DB_MODE,
+            "sync_url": TURSO_DATABASE_URL or None,
+            "auth_token": TURSO_AUTH_TOKEN,
+            # Take the write lock at BEGIN: a read-then-write transaction cannot deadlock.
+            "transaction_mode": "IMMEDIATE",
+        },
         "TEST": {"NAME": env_str("THOUGHTSPACE_TEST_DB_PATH", "") or None},
-    }
+    },
+    # Sync bookkeeping that must never be replicated (see syncops/models.py).
+    "syncops": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DB_PATH.with_name(DB_PATH.stem + ".syncops.sqlite3"),
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL", "timeout": 5},
+    },
 }
+DATABASE_ROUTERS = ["syncops.router.SyncopsRouter"]
 
 # Several processes share live updates through Redis; one process needs nothing.
 REDIS_URL = env_str("THOUGHTSPACE_REDIS_URL", "").strip()

@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from spaces.api import api
+from syncops.api import router as sync_router
+
+api.add_router("/sync", sync_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

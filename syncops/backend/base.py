@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.sqlite3 import base as sqlite_base
 from django.utils.asyncio import async_unsafe
+
+from syncops.replica import Replica, replica_for
+from syncops.runtime import ensure_started
 
 from . import database as Database
 from .client import DatabaseClient
@@ -59,6 +61,12 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         # Emulates non-autocommit mode: the driver's isolation_level is read-only after
         # connect, so the connection stays in autocommit and BEGIN is issued by the cursor.
         self.implicit_transactions = False
+        self.wrote = False  # whether the open transaction changed anything
+
+    @property
+    def replica(self) -> Replica:
+        """The process's one replica of this database (its mode decides driver and sync)."""
+        return replica_for(self.settings_dict)
 
     def get_connection_params(self) -> dict[str, Any]:
         settings_dict = self.settings_dict
@@ -76,6 +84,8 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         self.transaction_mode = transaction_mode.upper() if transaction_mode else None
         self.init_commands = options.pop("init_command", "").split(";")
         self.busy_timeout = float(options.pop("timeout", 5.0))
+        for name in ("mode", "sync_url", "auth_token"):
+            options.pop(name, None)  # read by syncops.replica
         # Django checks thread sharing itself; the driver must not refuse a second thread
         # that Django allowed. Autocommit at the driver level: Django issues BEGIN.
         return {
@@ -91,9 +101,13 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        if not self.is_in_memory_db():
-            Path(conn_params["database"]).parent.mkdir(parents=True, exist_ok=True)
-        conn = Database.connect(**conn_params)
+        replica = self.replica
+        with Database.translated_errors():
+            conn = replica.connect()
+        if replica.mode != "local":
+            # The primary enforces its own pragmas on forwarded writes (a libSQL replica
+            # refuses PRAGMA with "unsupported statement"); the Turso engine sets its journal.
+            return conn
         with Database.translated_errors():
             for pragma in CONNECTION_PRAGMAS:
                 conn.execute(pragma)
@@ -117,16 +131,26 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         if self.connection is not None:
             with self.wrap_database_errors, Database.translated_errors():
                 self.connection.commit()
+            self.committed_write()
 
     def _rollback(self) -> None:
+        self.wrote = False
         if self.connection is not None:
             with self.wrap_database_errors, Database.translated_errors():
                 self.connection.rollback()
 
+    def committed_write(self) -> None:
+        """Tell the replica that changes committed (the sync-after-write signal)."""
+        if self.wrote:
+            self.wrote = False
+            replica = self.replica
+            replica.committed_write()
+            ensure_started(replica)  # a process that writes keeps the remote up to date
+
     def _close(self) -> None:
         if self.connection is not None:
             with self.wrap_database_errors, Database.translated_errors():
-                self.connection.close()
+                self.replica.release(self.connection)  # an offline replica pools them
 
     def is_in_memory_db(self) -> bool:
         return str(self.settings_dict["NAME"]) == ":memory:"
@@ -134,6 +158,8 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 
 # Statements that change rows; in autocommit they are run in an explicit transaction.
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
+# Statements after which the replica has something to sync.
+_CHANGE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH|CREATE|ALTER|DROP)\b", re.IGNORECASE)
 
 
 class CursorWrapper:
@@ -160,8 +186,9 @@ class CursorWrapper:
         while True:
             try:
                 return run()
-            except ValueError as exc:
-                if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+            except Exception as exc:  # the drivers differ in class; the message is the same
+                busy = "database is locked" in str(exc) or "database is busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
                     raise
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
@@ -185,13 +212,22 @@ class CursorWrapper:
     def _run(self, sql: str, args: list[Any]) -> Any:
         connection = self.wrapper.connection
         self._rows = None
+        changes = bool(_CHANGE.match(sql))
         with Database.translated_errors():
             if not connection.in_transaction:
                 if self.wrapper.implicit_transactions:
                     connection.execute("BEGIN")
                 elif _WRITE.match(sql):
-                    return self._run_write_in_autocommit(sql, args)
-            return self._execute(sql, args)
+                    cursor = self._run_write_in_autocommit(sql, args)
+                    self.wrapper.wrote = True
+                    self.wrapper.committed_write()
+                    return cursor
+            cursor = self._execute(sql, args)
+        if changes:
+            self.wrapper.wrote = True
+            if not connection.in_transaction:  # DDL in autocommit
+                self.wrapper.committed_write()
+        return cursor
 
     def _run_write_in_autocommit(self, sql: str, args: list[Any]) -> Any:
         connection = self.wrapper.connection

@@ -17,6 +17,14 @@ from typing import Any
 
 import libsql_experimental as libsql
 
+try:
+    from turso import Error as _DriverError  # pyturso's PEP 249 base class (offline mode)
+except ImportError:  # pragma: no cover - pyturso is a dependency; keep local mode importable
+
+    class _DriverError(Exception):  # type: ignore[no-redef]
+        pass
+
+
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "format"
@@ -79,22 +87,43 @@ _ERROR_CLASSES: tuple[tuple[str, type[Error]], ...] = (
 )
 
 
+_PEP249_NAMES = {
+    cls.__name__: cls
+    for cls in (
+        InterfaceError,
+        DataError,
+        OperationalError,
+        IntegrityError,
+        InternalError,
+        ProgrammingError,
+        NotSupportedError,
+    )
+}
+
+
 def translate_error(exc: BaseException) -> Error:
-    """Return the PEP 249 exception for a driver error, keeping the driver's message."""
+    """Return the PEP 249 exception for a driver error, keeping the driver's message.
+
+    libsql-experimental raises ValueError for everything; pyturso raises its own PEP 249
+    classes, with "no such table" as a plain DatabaseError where Django expects an
+    OperationalError. Both become this module's classes.
+    """
     if isinstance(exc, Error):
         return exc
     message = str(exc)
     for fragment, error_class in _ERROR_CLASSES:
         if fragment in message:
             return error_class(message)
-    return OperationalError(message)
+    return _PEP249_NAMES.get(type(exc).__name__, OperationalError)(message)
 
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
     try:
         yield
-    except (ValueError, RuntimeError) as exc:
+    except Error:
+        raise
+    except (ValueError, RuntimeError, _DriverError) as exc:
         raise translate_error(exc) from exc
 
 

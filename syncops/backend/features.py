@@ -17,6 +17,11 @@ class DatabaseFeatures(SQLiteDatabaseFeatures):
     supports_timezones = False
 
     @cached_property
+    def renames_replicate(self) -> bool:
+        """Whether RENAME TABLE/COLUMN reach the remote (not through Turso's sync engine)."""
+        return self.connection.settings_dict.get("OPTIONS", {}).get("mode") != "offline"
+
+    @cached_property
     def can_return_columns_from_insert(self) -> bool:  # type: ignore[override]
         return self.connection.get_database_version() >= (3, 35)
 

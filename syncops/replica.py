@@ -1,0 +1,337 @@
+"""The four storage modes behind one interface: open connections, push, pull, report.
+
+One ``Replica`` exists per database file per process (``replica_for``): Django's per-thread
+connections all come from it, so replication never runs twice in parallel on one file.
+
+- ``local``: a libSQL file; nothing to sync.
+- ``replica``: a libSQL embedded replica; writes are forwarded to the primary and the
+  replica syncs right after each committed write (read-your-writes) and on a timer.
+- ``offline``: a Turso sync-engine file; writes commit locally and a background worker
+  pushes them (coalesced) and pulls on a timer; the request thread never waits on the network.
+- ``remote``: libSQL over HTTP to the primary; no local file.
+"""
+
+from __future__ import annotations
+
+import encodings.idna  # noqa: F401 - urllib imports it lazily; not from a worker at exit
+import functools
+import logging
+import os
+import threading
+import time
+import types
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from syncops.state import SyncState, redact_url
+
+# libSQL's replicator logs every handshake at INFO on stderr; keep warnings and errors only.
+os.environ.setdefault("RUST_LOG", "error")
+
+logger = logging.getLogger("syncops")
+
+MODES = ("local", "replica", "offline", "remote")
+NETWORK_TIMEOUT = 10.0  # seconds for any one HTTP call to the remote
+POOL_SIZE = 4  # connections opened up front for an offline replica
+
+
+class SyncError(Exception):
+    """A push, pull or sync failed; the message says why and what happens next."""
+
+
+class Replica:
+    mode = "local"
+
+    def __init__(self, path: str, *, url: str | None = None, token: str | None = None) -> None:
+        self.path = path
+        self.url = url
+        self.token = token or ""
+        self.state = SyncState(mode=self.mode, remote_url=redact_url(url))
+        self.lock = threading.RLock()  # serialises push/pull/sync on this replica
+
+    @property
+    def syncs(self) -> bool:
+        return self.mode in ("replica", "offline")
+
+    def connect(self) -> Any:
+        import libsql_experimental as libsql
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        return libsql.connect(self.path, isolation_level=None, check_same_thread=False)
+
+    def release(self, connection: Any) -> None:
+        """Django is done with ``connection``."""
+        connection.close()
+
+    def committed_write(self) -> None:
+        """Called by the backend after a transaction that changed rows has committed."""
+
+    def push(self) -> None:
+        pass
+
+    def pull(self) -> bool:
+        return False
+
+    def sync(self) -> None:
+        self.push()
+        self.pull()
+
+    def pending_changes(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+class LibsqlReplica(Replica):
+    """Embedded replica of a libSQL primary (sqld or Turso)."""
+
+    mode = "replica"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_connection: Any = None
+
+    def connect(self) -> Any:
+        import libsql_experimental as libsql
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        connection = libsql.connect(
+            self.path,
+            sync_url=self.url,
+            auth_token=self.token,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        if self.state.pulls == 0:
+            self.pull()  # a new replica file holds nothing until its first sync
+        return connection
+
+    def _syncer(self) -> Any:
+        if self._sync_connection is None:
+            import libsql_experimental as libsql
+
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._sync_connection = libsql.connect(
+                self.path,
+                sync_url=self.url,
+                auth_token=self.token,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        return self._sync_connection
+
+    def pull(self) -> bool:
+        started = time.perf_counter()
+        with self.lock:
+            try:
+                self._syncer().sync()
+            except Exception as exc:
+                self.state.record("pull", started, exc)
+                raise SyncError(f"Sync with {self.state.remote_url} failed: {exc}") from exc
+        self.state.record("pull", started)
+        return True
+
+    def push(self) -> None:
+        pass  # writes are forwarded to the primary as they happen
+
+    def committed_write(self) -> None:
+        # Read-your-writes: the local file holds the forwarded write before the response.
+        try:
+            self.pull()
+        except SyncError as exc:
+            logger.warning("%s", exc)
+
+
+class RemoteReplica(Replica):
+    """No local file: every statement goes to the primary over HTTP."""
+
+    mode = "remote"
+
+    def connect(self) -> Any:
+        import libsql_experimental as libsql
+
+        return libsql.connect(self.url, auth_token=self.token, isolation_level=None)
+
+
+class TursoReplica(Replica):
+    """A Turso sync-engine replica: local writes, pushed and pulled by a background worker."""
+
+    mode = "offline"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._database: Any = None
+        self._http: Any = None
+        self._sync_connection: Any = None
+        self._open_lock = threading.Lock()  # opening is separate from syncing: never wait on I/O
+        # Opening a connection queues behind a running push inside the engine, so requests
+        # take connections from a pool filled before any push starts, and give them back.
+        self._idle: list[Any] = []
+        self._idle_lock = threading.Lock()
+        self.scheduler: Any = None
+
+    def _open(self) -> None:
+        import turso.lib_sync as lib_sync
+
+        _bound_turso_network_calls(lib_sync)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        first = lib_sync.connect_sync(
+            self.path,
+            remote_url=self.url,
+            auth_token=self.token or None,
+            client_name=f"thoughtspace-{os.getpid()}",
+            isolation_level=None,
+        )
+        self._database, self._http = first._sync, first._http_ctx
+        self._sync_connection = first  # the worker's own connection
+        self._idle = [self._new_connection() for _ in range(POOL_SIZE)]
+
+    def _new_connection(self) -> Any:
+        import turso.lib_sync as lib_sync
+
+        raw = lib_sync._run_op(self._database, self._database.connect(), self._http)
+        connection = lib_sync.ConnectionSync(
+            raw, sync=self._database, http_ctx=self._http, isolation_level=None
+        )
+        connection.execute("PRAGMA busy_timeout = 5000")
+        return connection
+
+    def connect(self) -> Any:
+        self._ensure_open()
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        with self._open_lock:
+            return self._new_connection()
+
+    def release(self, connection: Any) -> None:
+        """Take back a connection Django is done with (instead of closing it)."""
+        if connection.in_transaction:
+            connection.rollback()
+        with self._idle_lock:
+            if len(self._idle) < POOL_SIZE * 4:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def _ensure_open(self) -> None:
+        with self._open_lock:
+            if self._database is None:
+                self._open()
+
+    def push(self) -> None:
+        self._ensure_open()
+        started = time.perf_counter()
+        with self.lock:
+            try:
+                self._sync_connection.push()
+            except Exception as exc:
+                self.state.record("push", started, exc)
+                raise SyncError(f"Push to {self.state.remote_url} failed: {exc}") from exc
+            self.state.record("push", started)
+            self._refresh_stats()
+
+    def pull(self) -> bool:
+        self._ensure_open()
+        started = time.perf_counter()
+        with self.lock:
+            try:
+                changed = bool(self._sync_connection.pull())
+            except Exception as exc:
+                self.state.record("pull", started, exc)
+                raise SyncError(f"Pull from {self.state.remote_url} failed: {exc}") from exc
+            self.state.record("pull", started)
+            self._refresh_stats()
+        return changed
+
+    def _refresh_stats(self) -> None:
+        """Read the engine's counters; the caller holds ``self.lock`` (one user at a time)."""
+        try:
+            stats = self._sync_connection.stats()
+        except Exception:  # stats are informative; a failure here must not fail a sync
+            return
+        self.state.update(pending_changes=int(stats.cdc_operations), revision=str(stats.revision))
+
+    def pending_changes(self) -> int:
+        """Local changes not yet pushed; the last known count while a sync is running."""
+        self._ensure_open()
+        if self.lock.acquire(blocking=False):
+            try:
+                self._refresh_stats()
+            finally:
+                self.lock.release()
+        return self.state.pending_changes
+
+    def committed_write(self) -> None:
+        self.state.update(pending_changes=self.state.pending_changes + 1)
+        if self.scheduler is not None:
+            self.scheduler.notify_write()
+
+    def close(self) -> None:
+        with self.lock, self._idle_lock:
+            for connection in [*self._idle, self._sync_connection]:
+                if connection is not None:
+                    connection.close()
+            self._idle = []
+            self._database = self._sync_connection = None
+
+
+def _bound_turso_network_calls(lib_sync: types.ModuleType) -> None:
+    """Give every HTTP call of pyturso's sync engine a timeout.
+
+    pyturso's IO loop calls ``urllib.request.urlopen`` without one, so a hung server blocks a
+    push forever. The module's own ``urllib`` reference is replaced; nothing else changes.
+    """
+    if getattr(lib_sync.urllib, "thoughtspace_bounded", False):  # type: ignore[attr-defined]
+        return
+    lib_sync.urllib = types.SimpleNamespace(  # type: ignore[attr-defined]
+        request=types.SimpleNamespace(
+            Request=urllib.request.Request,
+            urlopen=functools.partial(urllib.request.urlopen, timeout=NETWORK_TIMEOUT),
+        ),
+        error=urllib.error,
+        thoughtspace_bounded=True,
+    )
+
+
+_REPLICAS: dict[tuple[str, str], Replica] = {}
+_REPLICAS_LOCK = threading.Lock()
+_CLASSES: dict[str, type[Replica]] = {
+    "local": Replica,
+    "replica": LibsqlReplica,
+    "offline": TursoReplica,
+    "remote": RemoteReplica,
+}
+
+
+def replica_for(settings_dict: dict[str, Any]) -> Replica:
+    """The process's one Replica for a database's settings."""
+    options = settings_dict.get("OPTIONS", {})
+    mode = options.get("mode", "local")
+    key = (mode, str(settings_dict["NAME"]))
+    with _REPLICAS_LOCK:
+        replica = _REPLICAS.get(key)
+        if replica is None:
+            replica = _CLASSES[mode](
+                str(settings_dict["NAME"]),
+                url=options.get("sync_url"),
+                token=options.get("auth_token"),
+            )
+            _REPLICAS[key] = replica
+        return replica
+
+
+def forget_replica(replica: Replica) -> None:
+    """Drop a closed replica so that the next connection opens its files afresh."""
+    with _REPLICAS_LOCK:
+        for key, value in list(_REPLICAS.items()):
+            if value is replica:
+                del _REPLICAS[key]
+
+
+def all_replicas() -> list[Replica]:
+    with _REPLICAS_LOCK:
+        return list(_REPLICAS.values())

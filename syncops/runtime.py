@@ -1,0 +1,146 @@
+"""Per-process sync machinery: starts the scheduler and control channel for a syncing
+replica on first use, records sync events, and flushes pending writes at exit."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from syncops.control import ControlServer
+from syncops.replica import Replica, SyncError, all_replicas, replica_for
+from syncops.scheduler import SyncScheduler
+
+logger = logging.getLogger("syncops")
+
+EVENT_LOG_LIMIT = 1000
+_started: set[int] = set()
+_served: set[int] = set()
+_lock = threading.Lock()
+_controls: list[ControlServer] = []
+
+
+def record_event(kind: str, ok: bool, duration_ms: float | None, message: str) -> None:
+    """Append to the bounded sync event log (the local syncops database)."""
+    from django.db import close_old_connections
+
+    from syncops.models import SyncEvent
+
+    try:
+        SyncEvent.objects.create(
+            kind=kind, ok=ok, duration_ms=duration_ms, message=message[:2000], pid=os.getpid()
+        )
+        if SyncEvent.objects.count() > EVENT_LOG_LIMIT * 1.1:
+            keep = SyncEvent.objects.values_list("id", flat=True)[:EVENT_LOG_LIMIT]
+            SyncEvent.objects.exclude(id__in=list(keep)).delete()
+    except Exception:
+        logger.exception("Could not record a sync event")
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            close_old_connections()
+
+
+def prepare_local_database() -> None:
+    """Create the syncops bookkeeping tables (a local file of this instance) if missing."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from syncops.router import LOCAL_DB
+
+    Path(str(connections[LOCAL_DB].settings_dict["NAME"])).parent.mkdir(parents=True, exist_ok=True)
+    executor = MigrationExecutor(connections[LOCAL_DB])
+    targets = executor.loader.graph.leaf_nodes("syncops")
+    if executor.migration_plan(targets):
+        executor.migrate(targets)
+
+
+def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
+    """Start the replica's background worker once per process; with ``serve_control`` (the
+    server), also answer ``manage.py sync``/``sync_status`` on the control channel."""
+    if not replica.syncs or getattr(settings, "SYNCOPS_AUTOSTART", True) is False:
+        return
+    with _lock:
+        start_worker = id(replica) not in _started
+        _started.add(id(replica))
+        start_control = serve_control and replica.mode == "offline" and id(replica) not in _served
+        if start_control:
+            _served.add(id(replica))
+    if start_worker:
+        try:
+            prepare_local_database()
+        except Exception:
+            logger.exception("Could not prepare the local sync event log")
+        scheduler = SyncScheduler(
+            replica, interval=settings.TURSO_SYNC_INTERVAL, on_event=record_event
+        )
+        replica.scheduler = scheduler  # type: ignore[attr-defined]
+        scheduler.start()
+    if start_control:
+        try:
+            _controls.append(ControlServer(replica.path, lambda op: answer(replica, op)).start())
+        except OSError as exc:
+            logger.warning("No control channel for %s: %s", replica.path, exc)
+
+
+def start_server() -> None:
+    """Called by the ASGI application: sync from the start, and serve the control channel."""
+    from django.db import connections
+
+    ensure_started(replica_for(connections["default"].settings_dict), serve_control=True)
+
+
+def answer(replica: Replica, op: str) -> dict[str, Any]:
+    """What the owner answers on its control channel."""
+    if op == "status":
+        replica.pending_changes()
+        return {"ok": True, "state": replica.state.as_dict(), "pid": os.getpid()}
+    if op in ("sync", "push", "pull"):
+        return run_sync(replica, op)
+    return {"ok": False, "error": f"unknown operation {op!r}"}
+
+
+def run_sync(replica: Replica, op: str = "sync") -> dict[str, Any]:
+    """Push and/or pull now, in this process; the result says what happened."""
+    started = time.perf_counter()
+    try:
+        if op in ("sync", "push"):
+            replica.push()
+        if op in ("sync", "pull"):
+            replica.pull()
+    except SyncError as exc:
+        record_event(op, False, (time.perf_counter() - started) * 1000, str(exc))
+        return {"ok": False, "error": str(exc), "state": replica.state.as_dict()}
+    duration_ms = (time.perf_counter() - started) * 1000
+    record_event(op, True, duration_ms, f"manual {op}")
+    return {"ok": True, "duration_ms": round(duration_ms, 2), "state": replica.state.as_dict()}
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Stop workers, trying one last push of pending writes (bounded by network timeouts)."""
+    for control in _controls:
+        try:
+            control.stop()
+        except Exception:
+            logger.exception("Could not stop the control channel")
+    _controls.clear()
+    for replica in all_replicas():
+        scheduler = getattr(replica, "scheduler", None)
+        if scheduler is not None:
+            scheduler.stop(flush=True, timeout=timeout)
+            pending = replica.pending_changes() if replica.mode == "offline" else 0
+            if pending:
+                logger.warning(
+                    "%d local change(s) are not on the remote yet; they stay in %s and are "
+                    "pushed on the next start.",
+                    pending,
+                    replica.path,
+                )
+
+
+atexit.register(shutdown)

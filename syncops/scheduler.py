@@ -1,0 +1,109 @@
+"""The background sync worker: pushes after writes (coalesced), pulls on a timer, backs off.
+
+A committed write only sets an event; the worker thread waits a moment for more writes, then
+pushes them all at once, so a burst of writes becomes a few pushes and no request ever waits
+on the network. Failures back off exponentially and are recorded, never raised at callers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from syncops.replica import Replica, SyncError
+
+logger = logging.getLogger("syncops")
+
+COALESCE_SECONDS = 0.02
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class SyncScheduler:
+    def __init__(
+        self,
+        replica: Replica,
+        *,
+        interval: float,
+        on_event: Callable[[str, bool, float | None, str], None] | None = None,
+    ) -> None:
+        self.replica = replica
+        self.interval = interval
+        self.on_event = on_event or (lambda *args: None)
+        self._dirty = threading.Event()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pull_requested = threading.Event()
+        self._failures = 0
+        self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
+
+    def start(self) -> SyncScheduler:
+        if self.replica.pending_changes():
+            self._dirty.set()  # writes of an earlier run that never reached the remote
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def notify_write(self) -> None:
+        self._dirty.set()
+        self._wake.set()
+
+    def request_pull(self) -> None:
+        self._pull_requested.set()
+        self._wake.set()
+
+    def stop(self, *, flush: bool = True, timeout: float = 5.0) -> None:
+        """Stop the worker; with ``flush``, try one last push of pending writes first."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        if flush and self._dirty.is_set():
+            self._attempt("push", self.replica.push)
+
+    def _attempt(self, kind: str, operation: Callable[[], Any]) -> bool:
+        started = time.perf_counter()
+        try:
+            operation()
+        except SyncError as exc:
+            self._failures += 1
+            logger.warning("%s (attempt %d; retrying with backoff)", exc, self._failures)
+            self.on_event(kind, False, (time.perf_counter() - started) * 1000, str(exc))
+            return False
+        except Exception as exc:  # an unexpected driver error must not kill the worker
+            self._failures += 1
+            logger.exception("Unexpected %s failure", kind)
+            self.replica.state.record(kind, started, exc)
+            self.on_event(kind, False, (time.perf_counter() - started) * 1000, repr(exc))
+            return False
+        if self._failures:
+            self.on_event(kind, True, (time.perf_counter() - started) * 1000, "recovered")
+        self._failures = 0
+        return True
+
+    def _backoff(self) -> float:
+        return min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** max(self._failures - 1, 0))
+
+    def _run(self) -> None:
+        next_pull = time.monotonic()
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            self._wake.wait(max(0.0, next_pull - now))
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            if self._dirty.is_set():
+                time.sleep(COALESCE_SECONDS)  # let a burst of writes gather
+                self._dirty.clear()
+                if not self._attempt("push", self.replica.push):
+                    self._dirty.set()
+                    self._stopping.wait(self._backoff())  # new writes do not cut a backoff short
+                    continue
+            if self._pull_requested.is_set() or time.monotonic() >= next_pull:
+                self._pull_requested.clear()
+                ok = self._attempt("pull", self.replica.pull)
+                next_pull = time.monotonic() + (self.interval if ok else self._backoff())

@@ -1,0 +1,73 @@
+"""The sync state of this process's replica: what the badge, the API and sync_status show."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
+
+
+def redact_url(url: str | None) -> str | None:
+    """The URL without user:password@ or query-string secrets."""
+    if not url:
+        return None
+    return _CREDENTIALS.sub("", url).split("?", 1)[0]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class SyncState:
+    mode: str
+    remote_url: str | None = None
+    status: str = "idle"  # idle | syncing | ok | error | offline
+    last_push_at: str | None = None
+    last_push_ms: float | None = None
+    last_pull_at: str | None = None
+    last_pull_ms: float | None = None
+    pending_changes: int = 0
+    revision: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    consecutive_failures: int = 0
+    pushes: int = 0
+    pulls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+        data["healthy"] = self.consecutive_failures == 0
+        return data
+
+    def record(self, kind: str, started: float, error: BaseException | None = None) -> float:
+        """Record the outcome of a push or pull that began at ``started`` (perf_counter)."""
+        duration_ms = (time.perf_counter() - started) * 1000
+        with self._lock:
+            if error is None:
+                setattr(self, f"last_{kind}_at", _now())
+                setattr(self, f"last_{kind}_ms", round(duration_ms, 2))
+                if kind == "push":
+                    self.pushes += 1
+                elif kind == "pull":
+                    self.pulls += 1
+                self.consecutive_failures = 0
+                self.status = "ok"
+            else:
+                self.last_error = f"{kind} failed: {error}"
+                self.last_error_at = _now()
+                self.consecutive_failures += 1
+                self.status = "error"
+        return duration_ms
+
+    def update(self, **values: Any) -> None:
+        with self._lock:
+            for name, value in values.items():
+                setattr(self, name, value)
