@@ -6,8 +6,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from django.conf import settings
-
 # Files a replica keeps beside its database: SQLite's WAL and shared memory, libSQL's -info,
 # and the Turso sync engine's -changes, -info and -wal-revert.
 REPLICA_SUFFIXES = ("", "-wal", "-shm", "-info", "-changes", "-wal-revert", "-client_wal_index")
@@ -20,14 +18,15 @@ def replica_files(database_path: str) -> list[Path]:
     ]
 
 
-def quarantine_dir() -> Path:
+def quarantine_dir(database_path: str) -> Path:
+    """A new folder beside the database (``var/quarantine/<time>/`` by default)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return Path(settings.VAR_DIR) / "quarantine" / stamp
+    return Path(database_path).parent / "quarantine" / stamp
 
 
 def quarantine(database_path: str, *, reason: str) -> Path:
     """Move every local file of the replica into a new timestamped folder; return it."""
-    target = quarantine_dir()
+    target = quarantine_dir(database_path)
     target.mkdir(parents=True, exist_ok=False)
     for path in replica_files(database_path):
         shutil.move(str(path), target / path.name)

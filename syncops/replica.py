@@ -34,7 +34,7 @@ logger = logging.getLogger("syncops")
 
 MODES = ("local", "replica", "offline", "remote")
 NETWORK_TIMEOUT = 10.0  # seconds for any one HTTP call to the remote
-POOL_SIZE = 4  # connections opened up front for an offline replica
+POOL_SIZE = 8  # connections opened up front for an offline replica
 
 
 class SyncError(Exception):
@@ -50,6 +50,7 @@ class Replica:
         self.token = token or ""
         self.state = SyncState(mode=self.mode, remote_url=redact_url(url))
         self.lock = threading.RLock()  # serialises push/pull/sync on this replica
+        self.write_lock = threading.Lock()  # one writing transaction at a time (offline mode)
 
     @property
     def syncs(self) -> bool:
@@ -192,7 +193,17 @@ class TursoReplica(Replica):
     def _new_connection(self) -> Any:
         import turso.lib_sync as lib_sync
 
-        raw = lib_sync._run_op(self._database, self._database.connect(), self._http)
+        # Opening while other connections write can fail with "database is busy": retry.
+        deadline, delay = time.monotonic() + 10, 0.005
+        while True:
+            try:
+                raw = lib_sync._run_op(self._database, self._database.connect(), self._http)
+                break
+            except Exception as exc:
+                if "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
         connection = lib_sync.ConnectionSync(
             raw, sync=self._database, http_ctx=self._http, isolation_level=None
         )

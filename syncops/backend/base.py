@@ -62,6 +62,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         # connect, so the connection stays in autocommit and BEGIN is issued by the cursor.
         self.implicit_transactions = False
         self.wrote = False  # whether the open transaction changed anything
+        self.holds_write_lock = False
 
     @property
     def replica(self) -> Replica:
@@ -127,17 +128,59 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             with Database.translated_errors():
                 self.connection.commit()
 
+    def disable_constraint_checking(self) -> bool:
+        if self.replica.mode == "remote":
+            # Over HTTP each statement may run on another server-side connection, so the
+            # PRAGMA cannot be read back; the primary's migrations run with it sent anyway.
+            with self.cursor() as cursor:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+            return True
+        return bool(super().disable_constraint_checking())
+
+    def _start_transaction_under_autocommit(self) -> None:
+        self.take_write_lock()
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+        except BaseException:
+            self.release_write_lock()
+            raise
+
+    def take_write_lock(self) -> None:
+        """Offline mode: one writing transaction per process at a time.
+
+        The Turso engine has one writer per file; threads contending inside it saw "database
+        is locked" after seconds of retries, while waiting here costs only the queue."""
+        if self.replica.mode != "offline" or self.holds_write_lock:
+            return
+        if not self.replica.write_lock.acquire(timeout=self.busy_timeout * 2):
+            raise Database.OperationalError(
+                "database is busy: another write in this process held the lock for "
+                f"{self.busy_timeout * 2:g} s; retry the request."
+            )
+        self.holds_write_lock = True
+
+    def release_write_lock(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            self.replica.write_lock.release()
+
     def _commit(self) -> None:
-        if self.connection is not None:
-            with self.wrap_database_errors, Database.translated_errors():
-                self.connection.commit()
-            self.committed_write()
+        try:
+            if self.connection is not None:
+                with self.wrap_database_errors, Database.translated_errors():
+                    self.connection.commit()
+        finally:
+            self.release_write_lock()
+        self.committed_write()
 
     def _rollback(self) -> None:
         self.wrote = False
-        if self.connection is not None:
-            with self.wrap_database_errors, Database.translated_errors():
-                self.connection.rollback()
+        try:
+            if self.connection is not None:
+                with self.wrap_database_errors, Database.translated_errors():
+                    self.connection.rollback()
+        finally:
+            self.release_write_lock()
 
     def committed_write(self) -> None:
         """Tell the replica that changes committed (the sync-after-write signal)."""
@@ -148,6 +191,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             ensure_started(replica)  # a process that writes keeps the remote up to date
 
     def _close(self) -> None:
+        self.release_write_lock()
         if self.connection is not None:
             with self.wrap_database_errors, Database.translated_errors():
                 self.replica.release(self.connection)  # an offline replica pools them
@@ -179,8 +223,11 @@ class CursorWrapper:
         self.rowcount = -1
         self._rows: list[Any] | None = None
 
-    def _wait_for_lock(self, run: Callable[[], T]) -> T:
-        """Run ``run`` again while another connection holds the write lock (it changed nothing)."""
+    def _wait_for_lock(self, run: Callable[[], T], *, begins: bool = False) -> T:
+        """Run ``run`` again while another connection holds the write lock (it changed nothing).
+
+        The Turso engine can fail a BEGIN with "database is busy" yet leave the transaction
+        open; it is rolled back before the retry (``begins``)."""
         deadline = time.monotonic() + self.wrapper.busy_timeout
         delay = 0.001
         while True:
@@ -190,13 +237,17 @@ class CursorWrapper:
                 busy = "database is locked" in str(exc) or "database is busy" in str(exc)
                 if not busy or time.monotonic() >= deadline:
                     raise
+                connection = self.wrapper.connection
+                if begins and connection.in_transaction:
+                    connection.rollback()
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
     def _execute(self, sql: str, args: list[Any]) -> Any:
         if not _WRITE.match(sql):
             cursor = self.wrapper.connection.cursor()
-            self._wait_for_lock(lambda: cursor.execute(sql, tuple(args)))
+            begins = sql.lstrip()[:5].upper() == "BEGIN"
+            self._wait_for_lock(lambda: cursor.execute(sql, tuple(args)), begins=begins)
             return cursor
 
         def write() -> Any:
@@ -231,14 +282,18 @@ class CursorWrapper:
 
     def _run_write_in_autocommit(self, sql: str, args: list[Any]) -> Any:
         connection = self.wrapper.connection
-        self._wait_for_lock(lambda: connection.execute("BEGIN IMMEDIATE"))
+        self.wrapper.take_write_lock()
         try:
-            cursor = self._execute(sql, args)  # reads any RETURNING rows before COMMIT
-            connection.commit()
-        except BaseException:
-            if connection.in_transaction:
-                connection.rollback()
-            raise
+            self._wait_for_lock(lambda: connection.execute("BEGIN IMMEDIATE"), begins=True)
+            try:
+                cursor = self._execute(sql, args)  # reads any RETURNING rows before COMMIT
+                connection.commit()
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+        finally:
+            self.wrapper.release_write_lock()
         return cursor
 
     def execute(

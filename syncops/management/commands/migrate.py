@@ -3,6 +3,7 @@ from the remote's schema and pushes what it creates before it exits."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -22,6 +23,8 @@ class Command(MigrateCommand):
             self._sync(replica, "Taking the schema the remote already has")
         super().handle(*args, **options)
         if database == DEFAULT_DB_ALIAS and LOCAL_DB in connections:
+            local = Path(str(connections[LOCAL_DB].settings_dict["NAME"]))
+            local.parent.mkdir(parents=True, exist_ok=True)
             super().handle(*args, **{**options, "database": LOCAL_DB, "verbosity": 0})
         if replica is not None and replica.syncs:
             self._sync(replica, "Pushing the schema to the remote")

@@ -1,0 +1,174 @@
+"""Offline mode against a real tursodb sync server: local writes, background push and pull."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from syncops.devservers import Server, start_turso_sync_server
+from tests.live.servers import daphnes, manage, prepare_database
+from tests.sync.instances import api, sync_env, wait_until
+
+THREADED_WRITES = """
+import threading
+from django.db import connection
+from spaces import services
+from spaces.models import Space, Thought
+from django.contrib.auth.models import User
+
+space = Space.objects.get(title="Demo space")
+user = User.objects.get(username="demo")
+errors = []
+
+def write(worker):
+    try:
+        for index in range(25):
+            services.thought_create(space=space, actor=user, key=f"w{worker}-{index}", title="t")
+    except Exception as exc:
+        errors.append(repr(exc))
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("ERRORS", errors)
+print("COUNT", Thought.objects.filter(key__startswith="w").count())
+"""
+
+COUNT = "from spaces.models import Thought; print('COUNT', Thought.objects.count())"
+
+
+def count(env: dict[str, str]) -> int:
+    output = manage(env, "shell", "--no-imports", "-c", COUNT)
+    return int(output.split("COUNT")[-1])
+
+
+def thoughts_url(space_id: str, key: str = "") -> str:
+    return f"/api/spaces/{space_id}/thoughts" + (f"/{key}" if key else "")
+
+
+def test_a_write_on_one_instance_is_readable_on_another(turso_server: Server, tmp_path: Path):
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    b = sync_env(tmp_path, "b", "offline", turso_server.url)
+    demo = prepare_database(a)
+    assert "No migrations to apply" in manage(b, "migrate", "--noinput")  # schema came from A
+    with daphnes(a) as (url_a,), daphnes(b) as (url_b,):
+        body = {"key": "from-a", "title": "Written on A"}
+        assert api(url_a, "POST", thoughts_url(demo.space_id), demo.token, body)[0] == 201
+        status, thought = wait_until(
+            lambda: (
+                (r := api(url_b, "GET", thoughts_url(demo.space_id, "from-a"), demo.token))
+                and r[0] == 200
+                and r
+            ),
+            what="the thought on B",
+        )
+        assert thought["title"] == "Written on A"
+
+
+def test_writes_answer_while_the_remote_is_hung_and_reach_it_later(
+    turso_server: Server, tmp_path: Path
+):
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    demo = prepare_database(a)
+    with daphnes(a) as (url_a,):
+        turso_server.pause()  # SIGSTOP: connections hang instead of failing
+        try:
+            for index in range(5):
+                body = {"key": f"hung-{index}", "title": "t"}
+                # A 3 s client timeout: far below the 10 s the push waits on the hung server.
+                assert (
+                    api(url_a, "POST", thoughts_url(demo.space_id), demo.token, body, 3)[0] == 201
+                )
+            status = api(url_a, "GET", "/api/sync/status", demo.token, timeout=3)[1]
+            assert status["pending_changes"] > 0
+        finally:
+            turso_server.resume()
+        wait_until(
+            lambda: api(url_a, "GET", "/api/sync/status", demo.token)[1]["pending_changes"] == 0,
+            timeout=30,
+            what="the backlog to drain",
+        )
+    b = sync_env(tmp_path, "b", "offline", turso_server.url)
+    manage(b, "migrate", "--noinput")
+    assert count(b) == count(a)
+
+
+def test_a_killed_remote_shows_as_an_error_and_the_backlog_drains_on_return(tmp_path: Path):
+    remote_file = tmp_path / "remote" / "remote.db"
+    server = start_turso_sync_server(remote_file)
+    port = server.port
+    a = sync_env(tmp_path, "a", "offline", server.url)
+    demo = prepare_database(a)
+    with daphnes(a) as (url_a,):
+        server.stop()
+        for index in range(5):
+            body = {"key": f"down-{index}", "title": "t"}
+            assert api(url_a, "POST", thoughts_url(demo.space_id), demo.token, body, 3)[0] == 201
+        status = wait_until(
+            lambda: (
+                (s := api(url_a, "GET", "/api/sync/status", demo.token)[1])
+                and not s["healthy"]
+                and s
+            ),
+            what="the failure to show",
+        )
+        assert "Connection refused" in status["last_error"]
+        assert status["pending_changes"] >= 5
+        with start_turso_sync_server(remote_file, port=port):
+            wait_until(
+                lambda: (
+                    (s := api(url_a, "GET", "/api/sync/status", demo.token)[1])
+                    and s["healthy"]
+                    and s["pending_changes"] == 0
+                ),
+                timeout=60,
+                what="the backlog to drain after the remote returned",
+            )
+            on_a = api(url_a, "GET", thoughts_url(demo.space_id), demo.token)[1]["count"]
+            b = sync_env(tmp_path, "b", "offline", f"http://127.0.0.1:{port}")
+            manage(b, "migrate", "--noinput")
+            assert count(b) == on_a == 10
+
+
+def test_sync_commands_ask_the_running_server(turso_server: Server, tmp_path: Path):
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    prepare_database(a)
+    with daphnes(a):
+        assert "by the running server" in manage(a, "sync")
+        state = json.loads(manage(a, "sync_status", "--json"))
+        assert state["source"].startswith("server pid") and state["mode"] == "offline"
+        assert "127.0.0.1" in state["remote_url"]
+
+
+def test_eight_threads_write_while_the_worker_syncs(turso_server: Server, tmp_path: Path):
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    prepare_database(a)
+    output = manage(a, "shell", "--no-imports", "-c", THREADED_WRITES)
+    assert "ERRORS []" in output and "COUNT 200" in output
+    b = sync_env(tmp_path, "b", "offline", turso_server.url)
+    manage(b, "migrate", "--noinput")
+    assert count(b) == count(a)
+
+
+def test_resync_dry_run_changes_nothing_and_resync_keeps_every_row(
+    turso_server: Server, tmp_path: Path
+):
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    prepare_database(a)
+    database = Path(a["THOUGHTSPACE_DB_PATH"])
+    before = {path.name: path.stat().st_mtime_ns for path in database.parent.glob("ts.db*")}
+    rows = count(a)
+    assert "nothing was changed" in manage(a, "resync", "--dry-run")
+    after = {path.name: path.stat().st_mtime_ns for path in database.parent.glob("ts.db*")}
+    assert {k: v for k, v in after.items() if not k.endswith(".sock")} == {
+        k: v for k, v in before.items() if not k.endswith(".sock")
+    }
+    output = manage(a, "resync")
+    assert "Rebuilt" in output
+    (folder,) = (database.parent / "quarantine").iterdir()
+    assert (folder / "ts.db").exists() and (folder / "REASON.txt").exists()
+    assert count(a) == rows

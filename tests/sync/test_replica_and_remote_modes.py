@@ -1,0 +1,57 @@
+"""Replica and remote modes against a real sqld primary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from syncops.devservers import Server
+from tests.live.servers import daphnes, manage, prepare_database
+from tests.sync.instances import api, sync_env
+
+COUNT = "from spaces.models import Thought; print('COUNT', Thought.objects.count())"
+
+
+def count(env: dict[str, str]) -> int:
+    return int(manage(env, "shell", "--no-imports", "-c", COUNT).split("COUNT")[-1])
+
+
+def test_replica_writes_reach_the_primary_and_other_replicas(sqld_server: Server, tmp_path: Path):
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    b = sync_env(tmp_path, "b", "replica", sqld_server.url)
+    demo = prepare_database(a)
+    with daphnes(a) as (url_a,):
+        body = {"key": "from-a", "title": "Written on A"}
+        path = f"/api/spaces/{demo.space_id}/thoughts"
+        assert api(url_a, "POST", path, demo.token, body)[0] == 201
+        # Read-your-writes: the replica synced before the response.
+        assert api(url_a, "GET", f"{path}/from-a", demo.token)[0] == 200
+        status = api(url_a, "GET", "/api/sync/status", demo.token)[1]
+        assert status["mode"] == "replica" and status["healthy"]
+    assert count(b) == 6  # a new replica takes everything from the primary
+
+
+def test_remote_mode_reads_and_writes_the_primary_with_no_local_file(
+    sqld_server: Server, tmp_path: Path
+):
+    remote = sync_env(tmp_path, "r", "remote", sqld_server.url)
+    demo = prepare_database(remote)
+    with daphnes(remote) as (url,):
+        path = f"/api/spaces/{demo.space_id}/thoughts"
+        assert api(url, "POST", path, demo.token, {"key": "r1", "title": "R"})[0] == 201
+        assert api(url, "GET", path, demo.token)[1]["count"] == 6
+    replica = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    assert count(replica) == 6
+    assert not Path(remote["THOUGHTSPACE_DB_PATH"]).exists()
+    state = json.loads(manage(remote, "sync_status", "--json"))
+    assert state["mode"] == "remote"
+
+
+def test_a_missing_remote_url_fails_at_start_naming_the_variable(tmp_path: Path):
+    env = sync_env(tmp_path, "a", "offline", "")
+    try:
+        manage(env, "check")
+    except RuntimeError as error:
+        assert "TURSO_DATABASE_URL" in str(error)
+    else:
+        raise AssertionError("check passed without TURSO_DATABASE_URL")
