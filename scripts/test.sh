@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need and runs the whole suite: lint, types, tests.
+# Sets up everything the tests need and runs the whole suite: lint, types, tests (local mode),
+# then the API tests again in each syncing mode against a real local remote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Redis for the multi-instance live-update tests, Chromium for the browser tests.
@@ -12,3 +13,8 @@ echo "==> mypy"
 DJANGO_DEBUG=1 .venv/bin/mypy spaces syncops thoughtspace
 echo "==> pytest"
 .venv/bin/python -m pytest "$@"
+if [[ $# -eq 0 ]]; then
+    for mode in offline replica remote; do
+        .venv/bin/python scripts/with_remote.py "$mode" -- .venv/bin/python -m pytest -q tests/api
+    done
+fi
