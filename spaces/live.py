@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -66,6 +67,24 @@ def before_relay(event: dict[str, Any]) -> None:
     hook_path = getattr(settings, "LIVE_BEFORE_RELAY", None)
     if hook_path:
         import_string(hook_path)(event)
+
+
+def pull_until_present(event: dict[str, Any], *, timeout: float = 3.0) -> None:
+    """A ``LIVE_BEFORE_RELAY`` hook for the syncing modes: pull from the remote until this
+    instance holds the event's history entry (the writer may still be pushing it)."""
+    from spaces.models import HistoryEntry
+    from syncops.runtime import pull_now
+
+    history_id = event.get("history_id")
+    deadline = time.monotonic() + timeout
+    while True:
+        pull_now()
+        if not history_id or HistoryEntry.objects.filter(pk=history_id).exists():
+            return
+        if time.monotonic() >= deadline:
+            logger.warning("Relaying %s before its change arrived here", event.get("type"))
+            return
+        time.sleep(0.05)
 
 
 _pending: OrderedDict[str, asyncio.Future[None]] = OrderedDict()

@@ -121,6 +121,16 @@ def run_sync(replica: Replica, op: str = "sync") -> dict[str, Any]:
     return {"ok": True, "duration_ms": round(duration_ms, 2), "state": replica.state.as_dict()}
 
 
+def pull_now() -> None:
+    """Pull the default database's replica now (a no-op in local and remote mode)."""
+    from django.db import close_old_connections, connections
+
+    replica = replica_for(connections["default"].settings_dict)
+    if replica.syncs:
+        replica.pull()
+    close_old_connections()
+
+
 def shutdown(timeout: float = 5.0) -> None:
     """Stop workers, trying one last push of pending writes (bounded by network timeouts)."""
     for control in _controls:

@@ -122,9 +122,11 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # Called with each event made on another instance before it is relayed to this instance's
-# clients (spaces.live.before_relay): a dotted path to ``hook(event) -> None``. None in local
-# mode, where every instance opens the same database file.
-LIVE_BEFORE_RELAY: str | None = None
+# clients (spaces.live.before_relay): a dotted path to ``hook(event) -> None``. In the syncing
+# modes it pulls until the change is here; in local mode every instance opens the same file.
+LIVE_BEFORE_RELAY: str | None = (
+    "spaces.live.pull_until_present" if DB_MODE in ("replica", "offline") else None
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

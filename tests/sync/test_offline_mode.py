@@ -172,3 +172,42 @@ def test_resync_dry_run_changes_nothing_and_resync_keeps_every_row(
     (folder,) = (database.parent / "quarantine").iterdir()
     assert (folder / "ts.db").exists() and (folder / "REASON.txt").exists()
     assert count(a) == rows
+
+
+def test_an_event_relayed_by_another_instance_finds_the_change_there(
+    turso_server: Server, tmp_path: Path
+):
+    """B pulls before relaying A's event, so a client of B can fetch what it was told of."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    from tests.live.servers import redis_server, ws_url
+
+    with redis_server() as redis_url:
+        a = {**sync_env(tmp_path, "a", "offline", turso_server.url), "TURSO_SYNC_INTERVAL": "60"}
+        b = {**sync_env(tmp_path, "b", "offline", turso_server.url), "TURSO_SYNC_INTERVAL": "60"}
+        a["THOUGHTSPACE_REDIS_URL"] = b["THOUGHTSPACE_REDIS_URL"] = redis_url
+        demo = prepare_database(a)
+        manage(b, "migrate", "--noinput")
+        with daphnes(a) as (url_a,), daphnes(b) as (url_b,):
+
+            async def scenario() -> tuple[dict, int]:
+                headers = {"Authorization": f"Bearer {demo.token}"}
+                async with connect(ws_url(url_b, demo.space_id), additional_headers=headers) as ws:
+                    body = {"key": "relayed", "title": "From A"}
+                    await asyncio.to_thread(
+                        api, url_a, "POST", thoughts_url(demo.space_id), demo.token, body
+                    )
+                    while True:
+                        event = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                        if event.get("key") == "relayed":
+                            break
+                # With a 60 s pull interval, only the pull before relaying can explain this.
+                path = thoughts_url(demo.space_id, "relayed")
+                status = (await asyncio.to_thread(api, url_b, "GET", path, demo.token))[0]
+                return event, status
+
+            event, status = asyncio.run(scenario())
+    assert event["type"] == "node.created"
+    assert status == 200
