@@ -80,10 +80,13 @@ def ask_owner(database_path: str, op: str, *, timeout: float = 30.0) -> dict[str
             return None  # a stale socket: its process is gone
         client.sendall(json.dumps({"op": op}).encode() + b"\n")
         data = b""
-        while not data.endswith(b"\n"):
-            chunk = client.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        try:
+            while not data.endswith(b"\n"):
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except TimeoutError:
+            return {"ok": False, "error": f"the server did not answer within {timeout:g} s"}
     result: dict[str, Any] = json.loads(data or b'{"ok": false, "error": "no answer"}')
     return result

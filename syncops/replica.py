@@ -107,7 +107,10 @@ class LibsqlReplica(Replica):
             check_same_thread=False,
         )
         if self.state.pulls == 0:
-            self.pull()  # a new replica file holds nothing until its first sync
+            try:
+                self.pull()  # a new replica file holds nothing until its first sync
+            except SyncError as exc:
+                logger.warning("%s; reading the local copy as it is", exc)
         return connection
 
     def _syncer(self) -> Any:
@@ -154,7 +157,9 @@ class RemoteReplica(Replica):
     def connect(self) -> Any:
         import libsql_experimental as libsql
 
-        return libsql.connect(self.url, auth_token=self.token, isolation_level=None)
+        return libsql.connect(
+            self.url, auth_token=self.token, isolation_level=None, check_same_thread=False
+        )
 
 
 class TursoReplica(Replica):
@@ -186,6 +191,7 @@ class TursoReplica(Replica):
             client_name=f"thoughtspace-{os.getpid()}",
             isolation_level=None,
         )
+        first.execute("PRAGMA busy_timeout = 5000")
         self._database, self._http = first._sync, first._http_ctx
         self._sync_connection = first  # the worker's own connection
         self._idle = [self._new_connection() for _ in range(POOL_SIZE)]
@@ -215,8 +221,7 @@ class TursoReplica(Replica):
         with self._idle_lock:
             if self._idle:
                 return self._idle.pop()
-        with self._open_lock:
-            return self._new_connection()
+        return self._new_connection()  # no lock held: it may wait behind a push
 
     def release(self, connection: Any) -> None:
         """Take back a connection Django is done with (instead of closing it)."""
@@ -229,12 +234,20 @@ class TursoReplica(Replica):
         connection.close()
 
     def _ensure_open(self) -> None:
+        if self._database is not None:
+            return
         with self._open_lock:
             if self._database is None:
                 self._open()
 
+    def _ensure_open_for_sync(self) -> None:
+        try:
+            self._ensure_open()
+        except Exception as exc:
+            raise SyncError(f"Cannot open the offline replica {self.path}: {exc}") from exc
+
     def push(self) -> None:
-        self._ensure_open()
+        self._ensure_open_for_sync()
         started = time.perf_counter()
         with self.lock:
             try:
@@ -246,7 +259,7 @@ class TursoReplica(Replica):
             self._refresh_stats()
 
     def pull(self) -> bool:
-        self._ensure_open()
+        self._ensure_open_for_sync()
         started = time.perf_counter()
         with self.lock:
             try:

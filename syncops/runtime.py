@@ -79,8 +79,14 @@ def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
         scheduler = SyncScheduler(
             replica, interval=settings.TURSO_SYNC_INTERVAL, on_event=record_event
         )
+        try:
+            scheduler.start()
+        except Exception:
+            with _lock:
+                _started.discard(id(replica))  # the next write tries again
+            logger.exception("Could not start background sync for %s", replica.path)
+            return
         replica.scheduler = scheduler  # type: ignore[attr-defined]
-        scheduler.start()
     if start_control:
         try:
             _controls.append(ControlServer(replica.path, lambda op: answer(replica, op)).start())

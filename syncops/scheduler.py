@@ -40,8 +40,7 @@ class SyncScheduler:
         self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
 
     def start(self) -> SyncScheduler:
-        if self.replica.pending_changes():
-            self._dirty.set()  # writes of an earlier run that never reached the remote
+        self._dirty.set()  # push at once: an earlier run may have left writes behind
         self._thread.start()
         return self
 
@@ -62,7 +61,7 @@ class SyncScheduler:
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout)
-        if flush and self._dirty.is_set():
+        if flush and (self._dirty.is_set() or self.replica.pending_changes()):
             self._attempt("push", self.replica.push)
 
     def _attempt(self, kind: str, operation: Callable[[], Any]) -> bool:

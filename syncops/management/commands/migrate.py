@@ -37,8 +37,8 @@ class Command(MigrateCommand):
             replica.sync()
         except SyncError as exc:
             raise CommandError(
-                f"{exc}\nThe local changes are kept in {replica.path}; start the remote "
-                "(or fix TURSO_DATABASE_URL) and run `manage.py migrate` or `manage.py sync` again."
+                f"{exc}\nNothing local is lost ({replica.path}); start the remote (or fix "
+                "TURSO_DATABASE_URL) and run `manage.py migrate` again."
             ) from exc
         if verbose:
             self.stdout.write(self.style.SUCCESS("  done"))

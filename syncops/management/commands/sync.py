@@ -25,10 +25,14 @@ class Command(BaseCommand):
         if result is None:
             result = runtime.run_sync(replica, "sync")
         if not result.get("ok"):
+            later = (
+                "the server pushes them once the remote answers"
+                if where.startswith("by")
+                else "the server pushes them when it runs, or run `manage.py sync` again"
+            )
             raise CommandError(
                 f"Sync failed ({where}): {result.get('error')}\nLocal changes are kept and "
-                "pushed automatically once the remote answers; check TURSO_DATABASE_URL and "
-                "that the remote is up, then run `manage.py sync` again."
+                f"{later}; check TURSO_DATABASE_URL and that the remote is up."
             )
         state = result.get("state", {})
         self.stdout.write(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from syncops.control import ask_owner
@@ -35,7 +35,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         replica = replica_for(connections["default"].settings_dict)
         answer = ask_owner(replica.path, "status") if replica.mode == "offline" else None
-        if answer is not None and answer.get("ok"):
+        if answer is not None and not answer.get("ok"):
+            raise CommandError(f"The running server could not report: {answer.get('error')}")
+        if answer is not None:
             state, source = answer["state"], f"server pid {answer.get('pid')}"
         else:
             if replica.syncs:
