@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError
@@ -344,6 +345,14 @@ def proposed(request: HttpRequest, exc: Proposed) -> HttpResponse:
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message}, status=exc.status)
+
+
+@api.exception_handler(OperationalError)
+def unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """The database cannot take the request now (busy, or its primary unreachable)."""
+    return api.create_response(
+        request, {"detail": f"The database is unavailable, retry later: {exc}"}, status=503
+    )
 
 
 @api.exception_handler(RequestDataTooBig)

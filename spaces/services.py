@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -35,6 +36,7 @@ from spaces.models import (
     Thought,
 )
 
+logger = logging.getLogger("spaces")
 Action = HistoryEntry.Action
 THOUGHT_FIELDS = ("title", "body", "kind", "metadata", "parent", "position")
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -414,6 +416,11 @@ def token_authenticate(*, raw: str) -> ApiToken | None:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        try:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        except OperationalError:
+            # A bookkeeping write must not turn a read into an error while writes are refused.
+            logger.warning("Could not record the last use of token %s", token.prefix)
+        else:
+            token.last_used_at = now
     return token

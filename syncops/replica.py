@@ -86,19 +86,68 @@ class Replica:
         pass
 
 
+class RemoteUnavailable(Exception):
+    """The primary did not answer its health check: a write or sync would hang."""
+
+
 class LibsqlReplica(Replica):
-    """Embedded replica of a libSQL primary (sqld or Turso)."""
+    """Embedded replica of a libSQL primary (sqld or Turso).
+
+    libsql-experimental has no timeouts, and a call to a hung primary holds the GIL: the whole
+    process stalls (measured, docs/sync-facts.md). So every call that would reach the primary
+    (a write, a sync, opening a connection) is preceded by a bounded health check; when it
+    fails, writes are refused at once and reads go on from the local file.
+    """
 
     mode = "replica"
+    HEALTH_TIMEOUT = 1.0  # seconds; checked before every write (one more round trip)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sync_connection: Any = None
+        self._idle: list[Any] = []
+        self._idle_lock = threading.Lock()
+
+    def check_primary(self) -> None:
+        """Raise RemoteUnavailable unless the primary answers its health check."""
+        try:
+            with urllib.request.urlopen(
+                f"{(self.url or '').rstrip('/')}/health", timeout=self.HEALTH_TIMEOUT
+            ) as response:
+                response.read()
+        except Exception as exc:  # URLError, timeouts, refused: all mean "not now"
+            self.state.update(
+                status="error", last_error=f"primary unreachable: {exc}", consecutive_failures=1
+            )
+            raise RemoteUnavailable(
+                f"The primary at {self.state.remote_url} did not answer within "
+                f"{self.HEALTH_TIMEOUT:g} s ({exc}): writes are refused until it is back; "
+                "reads keep working from the local replica."
+            ) from exc
+
+    def release(self, connection: Any) -> None:
+        # Kept open: opening a replica connection talks to the primary.
+        if connection.in_transaction:
+            connection.rollback()
+        with self._idle_lock:
+            self._idle.append(connection)
 
     def connect(self) -> Any:
         import libsql_experimental as libsql
 
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.check_primary()
+        except RemoteUnavailable as exc:
+            if not Path(self.path).exists():
+                raise
+            logger.warning("%s Opening %s read-only.", exc, self.path)
+            local = libsql.connect(self.path, isolation_level=None, check_same_thread=False)
+            local.execute("PRAGMA query_only = ON")  # never diverge from the primary
+            return local
         connection = libsql.connect(
             self.path,
             sync_url=self.url,
@@ -131,6 +180,7 @@ class LibsqlReplica(Replica):
         started = time.perf_counter()
         with self.lock:
             try:
+                self.check_primary()
                 self._syncer().sync()
             except Exception as exc:
                 self.state.record("pull", started, exc)
@@ -263,13 +313,27 @@ class TursoReplica(Replica):
         started = time.perf_counter()
         with self.lock:
             try:
-                changed = bool(self._sync_connection.pull())
+                changed = self._pull_then_apply()
             except Exception as exc:
                 self.state.record("pull", started, exc)
                 raise SyncError(f"Pull from {self.state.remote_url} failed: {exc}") from exc
             self.state.record("pull", started)
             self._refresh_stats()
         return changed
+
+    def _pull_then_apply(self) -> bool:
+        """``ConnectionSync.pull`` in its two phases: fetch the remote's changes (network, no
+        lock), then apply them under the process's write lock, so that applying never races
+        a request's transaction and no request ever waits on the network."""
+        import turso.lib_sync as lib_sync
+
+        database, http = self._database, self._http
+        changes = lib_sync._run_op(database, database.wait_changes(), http)
+        if changes is None or changes.empty():
+            return False
+        with self.write_lock:
+            lib_sync._run_op(database, database.apply_changes(changes), http)
+        return True
 
     def _refresh_stats(self) -> None:
         """Read the engine's counters; the caller holds ``self.lock`` (one user at a time)."""

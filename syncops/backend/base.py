@@ -138,7 +138,8 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         return bool(super().disable_constraint_checking())
 
     def _start_transaction_under_autocommit(self) -> None:
-        self.take_write_lock()
+        with self.wrap_database_errors:  # raised here as django.db.OperationalError
+            self.take_write_lock()
         try:
             super()._start_transaction_under_autocommit()  # type: ignore[misc]
         except BaseException:
@@ -149,8 +150,15 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         """Offline mode: one writing transaction per process at a time.
 
         The Turso engine has one writer per file; threads contending inside it saw "database
-        is locked" after seconds of retries, while waiting here costs only the queue."""
-        if self.replica.mode != "offline" or self.holds_write_lock:
+        is locked" after seconds of retries, while waiting here costs only the queue. Replica
+        mode: a write would hang on an unreachable primary, so it is refused first."""
+        replica = self.replica
+        if replica.mode == "replica" and hasattr(replica, "check_primary"):
+            try:
+                replica.check_primary()
+            except Exception as exc:
+                raise Database.OperationalError(str(exc)) from exc
+        if replica.mode != "offline" or self.holds_write_lock:
             return
         if not self.replica.write_lock.acquire(timeout=self.busy_timeout * 2):
             raise Database.OperationalError(
@@ -247,6 +255,15 @@ class CursorWrapper:
         if not _WRITE.match(sql):
             cursor = self.wrapper.connection.cursor()
             begins = sql.lstrip()[:5].upper() == "BEGIN"
+            if self.wrapper.replica.mode == "offline" and not begins:
+                # The Turso engine steps a query on fetch, where "database is locked" cannot
+                # be retried: read the rows inside the retry instead.
+                def read() -> Any:
+                    cursor.execute(sql, tuple(args))
+                    self._rows = list(cursor.fetchall()) if cursor.description else None
+                    return cursor
+
+                return self._wait_for_lock(read)
             self._wait_for_lock(lambda: cursor.execute(sql, tuple(args)), begins=begins)
             return cursor
 

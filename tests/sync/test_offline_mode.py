@@ -116,7 +116,7 @@ def test_a_killed_remote_shows_as_an_error_and_the_backlog_drains_on_return(tmp_
             ),
             what="the failure to show",
         )
-        assert "Connection refused" in status["last_error"]
+        assert status["last_error"].startswith("push failed")  # refused, or reset by peer
         assert status["pending_changes"] >= 5
         with start_turso_sync_server(remote_file, port=port):
             wait_until(

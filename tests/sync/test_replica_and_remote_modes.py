@@ -55,3 +55,26 @@ def test_a_missing_remote_url_fails_at_start_naming_the_variable(tmp_path: Path)
         assert "TURSO_DATABASE_URL" in str(error)
     else:
         raise AssertionError("check passed without TURSO_DATABASE_URL")
+
+
+def test_replica_refuses_writes_fast_and_keeps_reading_while_the_primary_hangs(
+    sqld_server: Server, tmp_path: Path
+):
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    demo = prepare_database(a)
+    path = f"/api/spaces/{demo.space_id}/thoughts"
+    with daphnes(a) as (url_a,):
+        assert api(url_a, "GET", path, demo.token)[0] == 200  # a pooled connection exists
+        sqld_server.pause()  # SIGSTOP: the primary accepts connections and never answers
+        try:
+            # 4 s client timeouts: a call into the hung primary would never return.
+            assert api(url_a, "GET", path, demo.token, timeout=4)[1]["count"] == 5
+            status, body = api(url_a, "POST", path, demo.token, {"key": "x", "title": "X"}, 4)
+            assert status == 503
+            assert "did not answer" in body["detail"] and "reads keep working" in body["detail"]
+            state = api(url_a, "GET", "/api/sync/status", demo.token, timeout=4)[1]
+            assert state["healthy"] is False and "unreachable" in state["last_error"]
+        finally:
+            sqld_server.resume()
+        status, _ = api(url_a, "POST", path, demo.token, {"key": "x", "title": "X"})
+        assert status == 201

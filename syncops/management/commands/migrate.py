@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -16,6 +17,8 @@ from syncops.router import LOCAL_DB
 
 class Command(MigrateCommand):
     def handle(self, *args: Any, **options: Any) -> None:
+        # No background worker while migrating: this command syncs before and after itself.
+        settings.SYNCOPS_AUTOSTART = False
         self.verbosity = options["verbosity"]
         database = options["database"]
         replica = replica_for(connections[database].settings_dict) if database != LOCAL_DB else None
