@@ -275,11 +275,12 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     # --- helpers Django calls with raw driver objects ----------------------------------
 
     def _quote_params_for_last_executed_query(self, params: Any) -> Any:
+        """SQL literals for the debug log, made in Python: the sqlite3 backend asks the
+        database (SELECT QUOTE(?)), which on a remote connection is a network call made in
+        the middle of another statement's stream (it hung there)."""
         from . import database
 
-        return super()._quote_params_for_last_executed_query(  # type: ignore[misc]
-            tuple(database.adapt(param) for param in params)
-        )
+        return tuple(_sql_literal(database.adapt(param)) for param in params)
 
     def force_group_by(self) -> list[str]:
         return []
@@ -289,3 +290,13 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             # A datetime computed from a bare time; not a datetime the ORM can return.
             value = parse_datetime(value)
         return super().convert_datetimefield_value(value, expression, connection)
+
+
+def _sql_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"X'{value.hex().upper()}'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
