@@ -41,8 +41,18 @@ class SyncError(Exception):
     """A push, pull or sync failed; the message says why and what happens next."""
 
 
+class RemoteUnavailable(Exception):
+    """The primary did not answer its health check: a write or sync would hang."""
+
+
 class Replica:
     mode = "local"
+    # Whether writing transactions queue on ``write_lock`` (one writer per process).
+    serializes_writes = False
+    # Whether a query runs only when its rows are fetched (retries must cover the fetch).
+    steps_on_fetch = False
+    # Whether a PRAGMA sent on one statement holds for the next (not over HTTP).
+    keeps_pragmas = True
 
     def __init__(self, path: str, *, url: str | None = None, token: str | None = None) -> None:
         self.path = path
@@ -66,6 +76,9 @@ class Replica:
         """Django is done with ``connection``."""
         connection.close()
 
+    def before_write(self) -> None:
+        """Raise RemoteUnavailable when a write now could not succeed (or would hang)."""
+
     def committed_write(self) -> None:
         """Called by the backend after a transaction that changed rows has committed."""
 
@@ -84,10 +97,6 @@ class Replica:
 
     def close(self) -> None:
         pass
-
-
-class RemoteUnavailable(Exception):
-    """The primary did not answer its health check: a write or sync would hang."""
 
 
 class LibsqlReplica(Replica):
@@ -125,6 +134,9 @@ class LibsqlReplica(Replica):
                 "reads keep working from the local replica."
             ) from exc
 
+    def before_write(self) -> None:
+        self.check_primary()
+
     def release(self, connection: Any) -> None:
         # Kept open: opening a replica connection talks to the primary.
         if connection.in_transaction:
@@ -133,28 +145,19 @@ class LibsqlReplica(Replica):
             self._idle.append(connection)
 
     def connect(self) -> Any:
-        import libsql_experimental as libsql
-
         with self._idle_lock:
             if self._idle:
                 return self._idle.pop()
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.check_primary()
         except RemoteUnavailable as exc:
             if not Path(self.path).exists():
                 raise
             logger.warning("%s Opening %s read-only.", exc, self.path)
-            local = libsql.connect(self.path, isolation_level=None, check_same_thread=False)
+            local = super().connect()
             local.execute("PRAGMA query_only = ON")  # never diverge from the primary
             return local
-        connection = libsql.connect(
-            self.path,
-            sync_url=self.url,
-            auth_token=self.token,
-            isolation_level=None,
-            check_same_thread=False,
-        )
+        connection = self._open_replica()
         if self.state.pulls == 0:
             try:
                 self.pull()  # a new replica file holds nothing until its first sync
@@ -162,18 +165,21 @@ class LibsqlReplica(Replica):
                 logger.warning("%s; reading the local copy as it is", exc)
         return connection
 
+    def _open_replica(self) -> Any:
+        import libsql_experimental as libsql
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        return libsql.connect(
+            self.path,
+            sync_url=self.url,
+            auth_token=self.token,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+
     def _syncer(self) -> Any:
         if self._sync_connection is None:
-            import libsql_experimental as libsql
-
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._sync_connection = libsql.connect(
-                self.path,
-                sync_url=self.url,
-                auth_token=self.token,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            self._sync_connection = self._open_replica()
         return self._sync_connection
 
     def pull(self) -> bool:
@@ -203,6 +209,7 @@ class RemoteReplica(Replica):
     """No local file: every statement goes to the primary over HTTP."""
 
     mode = "remote"
+    keeps_pragmas = False
 
     def connect(self) -> Any:
         import libsql_experimental as libsql
@@ -216,6 +223,8 @@ class TursoReplica(Replica):
     """A Turso sync-engine replica: local writes, pushed and pulled by a background worker."""
 
     mode = "offline"
+    serializes_writes = True
+    steps_on_fetch = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

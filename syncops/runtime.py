@@ -8,6 +8,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from syncops.scheduler import SyncScheduler
 logger = logging.getLogger("syncops")
 
 EVENT_LOG_LIMIT = 1000
+_paused = False  # set by background_sync_paused()
 _started: set[int] = set()
 _served: set[int] = set()
 _lock = threading.Lock()
@@ -60,10 +63,21 @@ def prepare_local_database() -> None:
         executor.migrate(targets)
 
 
+@contextmanager
+def background_sync_paused() -> Iterator[None]:
+    """No background worker starts inside the block (a command that syncs by itself)."""
+    global _paused
+    _paused = True
+    try:
+        yield
+    finally:
+        _paused = False
+
+
 def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
     """Start the replica's background worker once per process; with ``serve_control`` (the
     server), also answer ``manage.py sync``/``sync_status`` on the control channel."""
-    if not replica.syncs or getattr(settings, "SYNCOPS_AUTOSTART", True) is False:
+    if not replica.syncs or _paused:
         return
     with _lock:
         start_worker = id(replica) not in _started

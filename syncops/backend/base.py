@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.sqlite3 import base as sqlite_base
 from django.utils.asyncio import async_unsafe
 
-from syncops.replica import Replica, replica_for
+from syncops.replica import RemoteUnavailable, Replica, replica_for
 from syncops.runtime import ensure_started
 
 from . import database as Database
@@ -129,7 +129,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
                 self.connection.commit()
 
     def disable_constraint_checking(self) -> bool:
-        if self.replica.mode == "remote":
+        if not self.replica.keeps_pragmas:
             # Over HTTP each statement may run on another server-side connection, so the
             # PRAGMA cannot be read back; the primary's migrations run with it sent anyway.
             with self.cursor() as cursor:
@@ -147,18 +147,14 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             raise
 
     def take_write_lock(self) -> None:
-        """Offline mode: one writing transaction per process at a time.
-
-        The Turso engine has one writer per file; threads contending inside it saw "database
-        is locked" after seconds of retries, while waiting here costs only the queue. Replica
-        mode: a write would hang on an unreachable primary, so it is refused first."""
+        """Before a write: let the replica refuse it (replica mode, primary unreachable), and
+        where the replica serialises writers (offline mode), wait for this process's turn."""
         replica = self.replica
-        if replica.mode == "replica" and hasattr(replica, "check_primary"):
-            try:
-                replica.check_primary()
-            except Exception as exc:
-                raise Database.OperationalError(str(exc)) from exc
-        if replica.mode != "offline" or self.holds_write_lock:
+        try:
+            replica.before_write()
+        except RemoteUnavailable as exc:
+            raise Database.OperationalError(str(exc)) from exc
+        if not replica.serializes_writes or self.holds_write_lock:
             return
         if not self.replica.write_lock.acquire(timeout=self.busy_timeout * 2):
             raise Database.OperationalError(
@@ -255,7 +251,7 @@ class CursorWrapper:
         if not _WRITE.match(sql):
             cursor = self.wrapper.connection.cursor()
             begins = sql.lstrip()[:5].upper() == "BEGIN"
-            if self.wrapper.replica.mode == "offline" and not begins:
+            if self.wrapper.replica.steps_on_fetch and not begins:
                 # The Turso engine steps a query on fetch, where "database is locked" cannot
                 # be retried: read the rows inside the retry instead.
                 def read() -> Any:

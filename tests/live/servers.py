@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,14 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncops.devservers import free_port, port_open
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[Any], what: str, timeout: float) -> None:
@@ -32,11 +28,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[Any], what: str, timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with code {process.returncode} while starting")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
+        if port_open(port):
+            return
+        time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
@@ -152,17 +146,30 @@ def daphnes(env: dict[str, str], count: int = 1) -> Iterator[list[str]]:
             log.close()
 
 
-def api(base_url: str, token: str, method: str, path: str, body: Any = None) -> Any:
-    """One JSON API call with a bearer token; returns the decoded body."""
+def request_json(
+    base_url: str, method: str, path: str, token: str, body: Any = None, timeout: float = 10
+) -> tuple[int, Any]:
+    """One JSON API call with a bearer token; returns (status, decoded body), errors included."""
     request = urllib.request.Request(
         base_url + path,
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    return status, json.loads(raw) if raw else None
+
+
+def api(base_url: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    """One JSON API call that must succeed; returns the decoded body."""
+    status, data = request_json(base_url, method, path, token, body)
+    if status >= 400:
+        raise AssertionError(f"{method} {path} answered {status}: {data}")
+    return data
 
 
 def ws_url(base_url: str, space_id: str) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.live.servers import app_env
+from tests.live.servers import app_env, manage
+from tests.live.servers import request_json as api
+
+__all__ = ["api", "count", "sync_env", "wait_until"]
+
+COUNT = "from spaces.models import Thought; print('COUNT', Thought.objects.count())"
 
 
 def sync_env(tmp_path: Path, name: str, mode: str, remote_url: str) -> dict[str, str]:
@@ -19,21 +21,9 @@ def sync_env(tmp_path: Path, name: str, mode: str, remote_url: str) -> dict[str,
     return env
 
 
-def api(
-    base_url: str, method: str, path: str, token: str, body: Any = None, timeout: float = 10
-) -> tuple[int, Any]:
-    """One JSON API call; returns (status, parsed body)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base_url + path, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {token}")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        return error.code, json.loads(raw) if raw else None
+def count(env: dict[str, str]) -> int:
+    """How many thoughts the instance of ``env`` holds (in a process of its own)."""
+    return int(manage(env, "shell", "--no-imports", "-c", COUNT).split("COUNT")[-1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:

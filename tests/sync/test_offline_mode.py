@@ -7,7 +7,7 @@ from pathlib import Path
 
 from syncops.devservers import Server, start_turso_sync_server
 from tests.live.servers import daphnes, manage, prepare_database
-from tests.sync.instances import api, sync_env, wait_until
+from tests.sync.instances import api, count, sync_env, wait_until
 
 THREADED_WRITES = """
 import threading
@@ -37,13 +37,6 @@ for thread in threads:
 print("ERRORS", errors)
 print("COUNT", Thought.objects.filter(key__startswith="w").count())
 """
-
-COUNT = "from spaces.models import Thought; print('COUNT', Thought.objects.count())"
-
-
-def count(env: dict[str, str]) -> int:
-    output = manage(env, "shell", "--no-imports", "-c", COUNT)
-    return int(output.split("COUNT")[-1])
 
 
 def thoughts_url(space_id: str, key: str = "") -> str:

@@ -7,13 +7,7 @@ from pathlib import Path
 
 from syncops.devservers import Server
 from tests.live.servers import daphnes, manage, prepare_database
-from tests.sync.instances import api, sync_env
-
-COUNT = "from spaces.models import Thought; print('COUNT', Thought.objects.count())"
-
-
-def count(env: dict[str, str]) -> int:
-    return int(manage(env, "shell", "--no-imports", "-c", COUNT).split("COUNT")[-1])
+from tests.sync.instances import api, count, sync_env
 
 
 def test_replica_writes_reach_the_primary_and_other_replicas(sqld_server: Server, tmp_path: Path):

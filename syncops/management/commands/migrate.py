@@ -6,19 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from syncops.replica import SyncError, replica_for
 from syncops.router import LOCAL_DB
+from syncops.runtime import background_sync_paused
 
 
 class Command(MigrateCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # No background worker while migrating: this command syncs before and after itself.
-        settings.SYNCOPS_AUTOSTART = False
+        with background_sync_paused():
+            self._migrate(*args, **options)
+
+    def _migrate(self, *args: Any, **options: Any) -> None:
         self.verbosity = options["verbosity"]
         database = options["database"]
         replica = replica_for(connections[database].settings_dict) if database != LOCAL_DB else None
