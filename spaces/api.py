@@ -17,12 +17,13 @@ from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from spaces import proposals, selectors
+from spaces import conflicts, proposals, selectors
 from spaces.api_agents import router as agents_router
 from spaces.auth import API_AUTH
-from spaces.errors import Forbidden, PreconditionFailed, ServiceError
-from spaces.models import ApiToken, Proposal, Thought
+from spaces.errors import Forbidden, InvalidInput, PreconditionFailed, ServiceError
+from spaces.models import ApiToken, Conflict, Proposal, Thought
 from spaces.schemas import (
+    ConflictOut,
     Error,
     HistoryOut,
     LinkIn,
@@ -326,6 +327,53 @@ def list_history(request: HttpRequest, space_id: str) -> Any:
     """Every change to the space, newest first, with the state before and after, who made it
     and, for an agent's change, its agent session and proposal."""
     return selectors.history_list(space=_space(request, space_id))
+
+
+# --- conflicts -----------------------------------------------------------------------------
+
+
+@api.get("/spaces/{space_id}/conflicts", response=list[ConflictOut], tags=["conflicts"])
+@paginate(LimitOffsetPagination)
+def list_conflicts(request: HttpRequest, space_id: str, status: str = "open") -> Any:
+    """Writes that lost to a concurrent write on another replica (last push wins), kept with
+    the version that won. `status`: `open` (the default), `restored`, `dismissed` or `all`."""
+    space = _space(request, space_id)
+    if status not in {"all", *Conflict.Status.values}:
+        raise InvalidInput("status must be one of: open, restored, dismissed, all.")
+    return selectors.conflict_list(space=space, status=None if status == "all" else status)
+
+
+def _resolver(request: HttpRequest) -> Any:
+    token: ApiToken | None = getattr(request, "api_token", None)
+    if token is not None and token.mode != ApiToken.Mode.DIRECT:
+        raise Forbidden(f"A token in {token.mode} mode cannot resolve conflicts.")
+    return request.user
+
+
+@api.post(
+    "/spaces/{space_id}/conflicts/{conflict_id}/restore",
+    response={200: ConflictOut, **ERRORS},
+    tags=["conflicts"],
+    description="Make the lost version current again, as a new ordinary change (with its own "
+    "history entry); 409 when the conflict is resolved already or cannot be restored.",
+)
+def restore_conflict(request: HttpRequest, space_id: str, conflict_id: str) -> Any:
+    space = _space(request, space_id, edit=True)
+    conflict = selectors.conflict_get(space=space, conflict_id=conflict_id)
+    conflicts.conflict_restore(conflict=conflict, actor=_resolver(request))
+    return conflict
+
+
+@api.post(
+    "/spaces/{space_id}/conflicts/{conflict_id}/dismiss",
+    response={200: ConflictOut, **ERRORS},
+    tags=["conflicts"],
+    description="Keep things as they are and close the conflict.",
+)
+def dismiss_conflict(request: HttpRequest, space_id: str, conflict_id: str) -> Any:
+    space = _space(request, space_id, edit=True)
+    conflict = selectors.conflict_get(space=space, conflict_id=conflict_id)
+    return conflicts.conflict_dismiss(conflict=conflict, actor=_resolver(request))
 
 
 api.add_router("/", agents_router)

@@ -6,8 +6,11 @@ class SpacesConfig(AppConfig):
     verbose_name = "Thought spaces"
 
     def ready(self) -> None:
-        from spaces import live
+        from spaces import conflicts, live
         from spaces.events import change_committed
+        from syncops.signals import pulled
 
         # Live updates: each committed change goes to the open pages of its space.
         change_committed.connect(live.relay_change, dispatch_uid="spaces.live.relay_change")
+        # After each pull: decide what became of the journaled local writes.
+        pulled.connect(conflicts.on_pulled, dispatch_uid="spaces.conflicts.on_pulled")

@@ -165,6 +165,7 @@ class HistoryEntry(models.Model):
         NODE_DELETED = "node.deleted"
         LINK_CREATED = "link.created"
         LINK_DELETED = "link.deleted"
+        CONFLICT_RESOLVED = "conflict.resolved"
 
     id = ulid_field()
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="history")
@@ -190,7 +191,10 @@ class HistoryEntry(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "history entries"
-        indexes = [models.Index(fields=["space", "-id"], name="history_space_recent")]
+        indexes = [
+            models.Index(fields=["space", "-id"], name="history_space_recent"),
+            models.Index(fields=["space", "thought_key"], name="history_space_thought"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.thought_key}".strip()
@@ -204,6 +208,54 @@ class HistoryEntry(models.Model):
         if self.agent_session_id and self.agent_session:
             return f"{self.agent_session.agent_name} (as {name})"
         return name
+
+
+class Conflict(models.Model):
+    """A write that lost to a concurrent write on another replica, kept so that it can be
+    restored (a new ordinary write) or dismissed.
+
+    Its id is the lost write's history entry id: every replica that notices the loss records
+    the same row, so all replicas end with the same conflict list.
+    """
+
+    class Kind(models.TextChoices):
+        CONCURRENT_EDIT = "concurrent_edit", "Changed on two replicas at once"
+        EDIT_OF_DELETED = "edit_of_deleted", "Changed here, deleted on another replica"
+        DUPLICATE_KEY = "duplicate_key", "Same key created on two replicas"
+        DROPPED = "dropped", "Refused by the remote"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESTORED = "restored"
+        DISMISSED = "dismissed"
+
+    id = models.CharField(primary_key=True, max_length=26, editable=False)
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="conflicts")
+    thought_key = models.CharField(max_length=80, blank=True, default="")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    action = models.CharField(max_length=20, help_text="What the lost write did.")
+    lost = models.JSONField(null=True, blank=True, help_text="The version that lost.")
+    kept = models.JSONField(null=True, blank=True, help_text="What won, when recorded.")
+    detail = models.CharField(max_length=500)
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    lost_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["space", "status"], name="conflict_space_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.thought_key or self.action}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
 
 
 class ApiToken(models.Model):

@@ -170,3 +170,19 @@ class AgentSessionOut(Schema):
     last_seen_at: datetime = Field(description="Updated at most once a minute.")
     expires_at: datetime = Field(description="Without a call until then, the session expires.")
     ended_at: datetime | None
+
+
+class ConflictOut(Schema):
+    id: str = Field(description="The id of the lost write's history entry.")
+    kind: str = Field(description="concurrent_edit, edit_of_deleted, duplicate_key or dropped.")
+    status: str = Field(description="open, restored or dismissed.")
+    thought_key: str
+    action: str = Field(description="What the lost write did, e.g. node.updated.")
+    lost: Any = Field(description="The version that lost.")
+    kept: Any = Field(description="What won, when the conflict was recorded.")
+    detail: str
+    actor: str = Field(alias="actor_name", description="Who made the lost write.")
+    lost_at: datetime | None
+    created_at: datetime
+    resolved_by: str | None = Field(None, alias="resolved_by.username")
+    resolved_at: datetime | None

@@ -8,7 +8,15 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from spaces.errors import Forbidden, NotFound
-from spaces.models import AgentSession, HistoryEntry, Link, Proposal, Space, Thought
+from spaces.models import (
+    AgentSession,
+    Conflict,
+    HistoryEntry,
+    Link,
+    Proposal,
+    Space,
+    Thought,
+)
 
 
 def space_list(*, user: Any) -> QuerySet[Space]:
@@ -96,3 +104,21 @@ def agent_session_get(*, user: Any, session_id: str) -> AgentSession:
     if session is None:
         raise NotFound("Agent session not found.")
     return session
+
+
+def conflict_list(*, space: Space, status: str | None = "open") -> QuerySet[Conflict]:
+    """The space's conflicts, newest first; ``status`` None for all of them."""
+    conflicts = space.conflicts.select_related("resolved_by")
+    return conflicts.filter(status=status) if status else conflicts
+
+
+def conflict_get(*, space: Space, conflict_id: str) -> Conflict:
+    conflict = space.conflicts.filter(pk=conflict_id).first()
+    if conflict is None:
+        raise NotFound("Conflict not found in this space.")
+    return conflict
+
+
+def open_conflict_count(*, space: Space, thought_key: str | None = None) -> int:
+    conflicts = space.conflicts.filter(status=Conflict.Status.OPEN)
+    return conflicts.filter(thought_key=thought_key).count() if thought_key else conflicts.count()

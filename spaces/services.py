@@ -19,6 +19,7 @@ from django.utils import timezone
 from spaces.attribution import current_credit
 from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from spaces.events import emit_on_commit
+from spaces.ids import new_id
 from spaces.models import (
     BODY_MAX,
     KEY_HELP,
@@ -35,6 +36,7 @@ from spaces.models import (
     Space,
     Thought,
 )
+from syncops import journal
 
 logger = logging.getLogger("spaces")
 Action = HistoryEntry.Action
@@ -123,6 +125,22 @@ def _record(
         agent_session=credit.agent_session,
         proposal=credit.proposal,
         base_version=base_version,
+    )
+    # Kept outside the replica too, until the remote is known to hold it (spaces.conflicts).
+    journal.track(
+        entry.pk,
+        HistoryEntry._meta.db_table,
+        {
+            "space_id": space.pk,
+            "action": str(action),
+            "thought_key": thought_key,
+            "before": before,
+            "after": after,
+            "base_version": base_version,
+            "actor_id": getattr(actor, "pk", None),
+            "actor_name": entry.actor_name,
+            "created_at": entry.created_at.isoformat(),
+        },
     )
     emit_on_commit(
         {
@@ -222,8 +240,12 @@ def thought_create(
     metadata: dict[str, Any] | None = None,
     parent: str | None = None,
     position: int = 0,
+    thought_id: str | None = None,
 ) -> Thought:
+    """Add a thought; ``thought_id`` restores one under the id it had (links keep pointing
+    at it), and is otherwise new."""
     thought = Thought(
+        id=thought_id or new_id(),
         space=space,
         key=_key(key),
         title=_text(title, field="title", limit=TITLE_MAX, required=True),

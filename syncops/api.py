@@ -29,6 +29,9 @@ class SyncStatusOut(Schema):
     consecutive_failures: int
     pushes: int
     pulls: int
+    recoveries: int
+    last_recovery: str | None
+    last_recovery_at: str | None
 
 
 @router.get("/status", response=SyncStatusOut, summary="Sync state of this instance")

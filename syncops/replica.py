@@ -25,6 +25,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from syncops import epoch
+from syncops import remote as remote_sql
+from syncops.remote import RemoteError
 from syncops.state import SyncState, redact_url
 
 # libSQL's replicator logs every handshake at INFO on stderr; keep warnings and errors only.
@@ -41,6 +44,16 @@ class SyncError(Exception):
     """A push, pull or sync failed; the message says why and what happens next."""
 
 
+class Diverged(SyncError):
+    """The remote no longer holds the history this replica synced with (reset, replaced, or
+    a libSQL frame mismatch), or the local file is unreadable: syncing on would mix two
+    histories, so the replica must be recovered (syncops.recovery)."""
+
+    def __init__(self, message: str, *, remote_empty: bool = False) -> None:
+        super().__init__(message)
+        self.remote_empty = remote_empty
+
+
 class RemoteUnavailable(Exception):
     """The primary did not answer its health check: a write or sync would hang."""
 
@@ -53,6 +66,8 @@ class Replica:
     steps_on_fetch = False
     # Whether a PRAGMA sent on one statement holds for the next (not over HTTP).
     keeps_pragmas = True
+    # Whether a committed local write can still be lost by sync (syncops.journal keeps it).
+    journals = False
 
     def __init__(self, path: str, *, url: str | None = None, token: str | None = None) -> None:
         self.path = path
@@ -61,6 +76,11 @@ class Replica:
         self.state = SyncState(mode=self.mode, remote_url=redact_url(url))
         self.lock = threading.RLock()  # serialises push/pull/sync on this replica
         self.write_lock = threading.Lock()  # one writing transaction at a time (offline mode)
+        # Bumped when the local files are rebuilt: connections of an older generation are
+        # closed instead of pooled, and a write must not start on one.
+        self.generation = 0
+        self._generations: dict[int, int] = {}  # id(connection) -> generation it was opened in
+        self.unmerged_copy: Path | None = None  # a quarantined copy a failed recovery left
 
     @property
     def syncs(self) -> bool:
@@ -78,6 +98,26 @@ class Replica:
 
     def before_write(self) -> None:
         """Raise RemoteUnavailable when a write now could not succeed (or would hang)."""
+
+    def tag(self, connection: Any) -> Any:
+        """Remember that a new driver connection belongs to the current local files."""
+        self._generations[id(connection)] = self.generation
+        return connection
+
+    def is_current(self, connection: Any) -> bool:
+        """Whether ``connection`` was opened on the local files as they are now."""
+        return self._generations.get(id(connection), self.generation) == self.generation
+
+    def discard(self, connection: Any) -> None:
+        self._generations.pop(id(connection), None)
+        connection.close()
+
+    def check_remote(self) -> None:
+        """Raise Diverged when the remote is no longer the copy this replica synced with."""
+
+    def raw_connection(self) -> Any:
+        """A driver connection for syncops' own maintenance (recovery), current generation."""
+        return self.connect()
 
     def committed_write(self) -> None:
         """Called by the backend after a transaction that changed rows has committed."""
@@ -142,7 +182,10 @@ class LibsqlReplica(Replica):
         if connection.in_transaction:
             connection.rollback()
         with self._idle_lock:
-            self._idle.append(connection)
+            if self.is_current(connection):
+                self._idle.append(connection)
+                return
+        self.discard(connection)
 
     def connect(self) -> Any:
         with self._idle_lock:
@@ -157,7 +200,7 @@ class LibsqlReplica(Replica):
             local = super().connect()
             local.execute("PRAGMA query_only = ON")  # never diverge from the primary
             return local
-        connection = self._open_replica()
+        connection = self.tag(self._open_replica())
         if self.state.pulls == 0:
             try:
                 self.pull()  # a new replica file holds nothing until its first sync
@@ -179,18 +222,41 @@ class LibsqlReplica(Replica):
 
     def _syncer(self) -> Any:
         if self._sync_connection is None:
-            self._sync_connection = self._open_replica()
+            try:
+                self._sync_connection = self._open_replica()
+                self._sync_connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
+            except Exception as exc:
+                self._sync_connection = None
+                if not is_corruption(exc):
+                    raise
+                from syncops.recovery import quarantine
+
+                folder = quarantine(self.path, reason=f"the local file could not be read: {exc}")
+                logger.error("%s is unreadable (%s); moved to %s.", self.path, exc, folder)
+                self._sync_connection = self._open_replica()
         return self._sync_connection
 
-    def pull(self) -> bool:
+    def raw_connection(self) -> Any:
+        with self.lock:
+            self.check_primary()
+            return self._syncer()
+
+    def check_remote(self) -> None:
+        with self.lock:
+            local = epoch.local(self._syncer())
+        compare_epochs(self, local)
+
+    def pull(self, *, check: bool = True) -> bool:
         started = time.perf_counter()
         with self.lock:
             try:
                 self.check_primary()
+                if check:
+                    self.check_remote()
                 self._syncer().sync()
             except Exception as exc:
                 self.state.record("pull", started, exc)
-                raise SyncError(f"Sync with {self.state.remote_url} failed: {exc}") from exc
+                raise _sync_error("Sync with", self, exc) from exc
         self.state.record("pull", started)
         return True
 
@@ -199,10 +265,20 @@ class LibsqlReplica(Replica):
 
     def committed_write(self) -> None:
         # Read-your-writes: the local file holds the forwarded write before the response.
+        # (The remote's epoch is checked by the background pulls, not on every write.)
         try:
-            self.pull()
+            self.pull(check=False)
         except SyncError as exc:
             logger.warning("%s", exc)
+
+    def close(self) -> None:
+        with self.lock, self._idle_lock:
+            self.generation += 1
+            for connection in [*self._idle, self._sync_connection]:
+                if connection is not None:
+                    self.discard(connection)
+            self._idle = []
+            self._sync_connection = None
 
 
 class RemoteReplica(Replica):
@@ -225,6 +301,7 @@ class TursoReplica(Replica):
     mode = "offline"
     serializes_writes = True
     steps_on_fetch = True
+    journals = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -237,23 +314,40 @@ class TursoReplica(Replica):
         self._idle: list[Any] = []
         self._idle_lock = threading.Lock()
         self.scheduler: Any = None
+        # Set when opening found the local file unreadable and moved it aside.
+        self.quarantined_on_open: Path | None = None
 
     def _open(self) -> None:
         import turso.lib_sync as lib_sync
 
         _bound_turso_network_calls(lib_sync)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        first = lib_sync.connect_sync(
+        try:
+            first = self._connect_sync(lib_sync)
+        except Exception as exc:
+            if not is_corruption(exc):
+                raise
+            from syncops.recovery import quarantine
+
+            folder = quarantine(self.path, reason=f"the local file could not be opened: {exc}")
+            logger.error("%s is unreadable (%s); moved to %s, rebuilding.", self.path, exc, folder)
+            self.quarantined_on_open = folder
+            first = self._connect_sync(lib_sync)
+        first.execute("PRAGMA busy_timeout = 5000")
+        self._database, self._http = first._sync, first._http_ctx
+        self._sync_connection = first  # the worker's own connection
+        self._idle = [self._new_connection() for _ in range(POOL_SIZE)]
+
+    def _connect_sync(self, lib_sync: types.ModuleType) -> Any:
+        connection = lib_sync.connect_sync(
             self.path,
             remote_url=self.url,
             auth_token=self.token or None,
             client_name=f"thoughtspace-{os.getpid()}",
             isolation_level=None,
         )
-        first.execute("PRAGMA busy_timeout = 5000")
-        self._database, self._http = first._sync, first._http_ctx
-        self._sync_connection = first  # the worker's own connection
-        self._idle = [self._new_connection() for _ in range(POOL_SIZE)]
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()  # reads page 1
+        return connection
 
     def _new_connection(self) -> Any:
         import turso.lib_sync as lib_sync
@@ -273,7 +367,7 @@ class TursoReplica(Replica):
             raw, sync=self._database, http_ctx=self._http, isolation_level=None
         )
         connection.execute("PRAGMA busy_timeout = 5000")
-        return connection
+        return self.tag(connection)
 
     def connect(self) -> Any:
         self._ensure_open()
@@ -282,15 +376,19 @@ class TursoReplica(Replica):
                 return self._idle.pop()
         return self._new_connection()  # no lock held: it may wait behind a push
 
+    def raw_connection(self) -> Any:
+        self._ensure_open()
+        return self._sync_connection
+
     def release(self, connection: Any) -> None:
         """Take back a connection Django is done with (instead of closing it)."""
         if connection.in_transaction:
             connection.rollback()
         with self._idle_lock:
-            if len(self._idle) < POOL_SIZE * 4:
+            if self.is_current(connection) and len(self._idle) < POOL_SIZE * 4:
                 self._idle.append(connection)
                 return
-        connection.close()
+        self.discard(connection)
 
     def _ensure_open(self) -> None:
         if self._database is not None:
@@ -305,29 +403,43 @@ class TursoReplica(Replica):
         except Exception as exc:
             raise SyncError(f"Cannot open the offline replica {self.path}: {exc}") from exc
 
+    def check_remote(self) -> None:
+        with self.lock:
+            local = epoch.local(self._sync_connection)
+        compare_epochs(self, local)
+
     def push(self) -> None:
+        from syncops import journal
+
         self._ensure_open_for_sync()
         started = time.perf_counter()
         with self.lock:
             try:
+                self.check_remote()
+                carried = journal.committed_ids()  # committed before the push: it carries them
                 self._sync_connection.push()
             except Exception as exc:
                 self.state.record("push", started, exc)
-                raise SyncError(f"Push to {self.state.remote_url} failed: {exc}") from exc
+                raise _sync_error("Push to", self, exc) from exc
             self.state.record("push", started)
+            journal.mark_pushed(carried)
             self._refresh_stats()
 
     def pull(self) -> bool:
+        from syncops.signals import pulled
+
         self._ensure_open_for_sync()
         started = time.perf_counter()
         with self.lock:
             try:
+                self.check_remote()
                 changed = self._pull_then_apply()
             except Exception as exc:
                 self.state.record("pull", started, exc)
-                raise SyncError(f"Pull from {self.state.remote_url} failed: {exc}") from exc
+                raise _sync_error("Pull from", self, exc) from exc
             self.state.record("pull", started)
             self._refresh_stats()
+        pulled.send(sender=type(self), replica=self, changed=changed)
         return changed
 
     def _pull_then_apply(self) -> bool:
@@ -369,11 +481,74 @@ class TursoReplica(Replica):
 
     def close(self) -> None:
         with self.lock, self._idle_lock:
+            self.generation += 1
             for connection in [*self._idle, self._sync_connection]:
                 if connection is not None:
-                    connection.close()
+                    self.discard(connection)
             self._idle = []
             self._database = self._sync_connection = None
+
+
+# Messages of a local file that cannot be read (SQLite's and the Turso engine's wording).
+_CORRUPTION = ("file is not a database", "malformed", "corrupt", "not a database")
+# Messages of a remote that no longer holds this replica's history.
+_DIVERGENCE = ("no such table", "frame", "generation", "wal mismatch", "invalidpush")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    message = str(exc).lower()
+    return any(text in message for text in _CORRUPTION)
+
+
+def _sync_error(action: str, replica: Replica, exc: Exception) -> SyncError:
+    """The error a failed push or pull raises: Diverged when recovery is the way out."""
+    if isinstance(exc, SyncError):
+        return exc
+    message = f"{action} {replica.state.remote_url} failed: {exc}"
+    lowered = str(exc).lower()
+    if is_corruption(exc) or any(text in lowered for text in _DIVERGENCE):
+        return Diverged(message)
+    return SyncError(message)
+
+
+def compare_epochs(replica: Replica, local: str | None) -> None:
+    """Raise Diverged when the remote's epoch shows it is not the copy ``replica`` synced with.
+
+    The epoch this replica last saw on the remote is kept in ``<db>-epoch`` (quarantined with
+    the replica's files): a remote that never had this replica's data yet (a first push) is
+    not a divergence."""
+    if local is None or replica.url is None:
+        return
+    try:
+        found = epoch.remote(replica.url, replica.token)
+    except RemoteError as exc:
+        raise SyncError(f"Cannot reach {replica.state.remote_url}: {exc}") from exc
+    marker = Path(f"{replica.path}-epoch")
+    if found == local:
+        if not marker.exists() or marker.read_text().strip() != local:
+            marker.write_text(local + "\n")
+        return
+    seen = marker.read_text().strip() if marker.exists() else None
+    if seen is None:
+        return  # the remote has not had this replica's data yet
+    if found is None:
+        empty = not remote_sql.query(replica.url, replica.token, _USER_TABLES)
+        raise Diverged(
+            f"The remote {replica.state.remote_url} no longer holds the data this replica "
+            f"synced with (epoch {seen}): it was reset"
+            + (" to an empty database." if empty else "."),
+            remote_empty=empty,
+        )
+    raise Diverged(
+        f"The remote {replica.state.remote_url} now holds another copy of the data (epoch "
+        f"{found}; this replica synced with {seen}): it was replaced or reseeded."
+    )
+
+
+_USER_TABLES = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+    "AND name NOT LIKE 'turso_%' AND name NOT LIKE 'libsql_%'"
+)
 
 
 def _bound_turso_network_calls(lib_sync: types.ModuleType) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 from django.conf import settings
 
 from syncops.control import ControlServer
-from syncops.replica import Replica, SyncError, all_replicas, replica_for
+from syncops.recovery import recover
+from syncops.replica import Diverged, Replica, SyncError, all_replicas, replica_for
 from syncops.scheduler import SyncScheduler
 
 logger = logging.getLogger("syncops")
@@ -88,8 +89,12 @@ def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
     if start_worker:
         try:
             prepare_local_database()
+            if replica.journals:
+                from syncops import journal
+
+                journal.settle_pending()
         except Exception:
-            logger.exception("Could not prepare the local sync event log")
+            logger.exception("Could not prepare the local sync event log and journal")
         scheduler = SyncScheduler(
             replica, interval=settings.TURSO_SYNC_INTERVAL, on_event=record_event
         )
@@ -126,19 +131,29 @@ def answer(replica: Replica, op: str) -> dict[str, Any]:
 
 
 def run_sync(replica: Replica, op: str = "sync") -> dict[str, Any]:
-    """Push and/or pull now, in this process; the result says what happened."""
+    """Push and/or pull now, in this process; the result says what happened. A divergence
+    found on the way is recovered from (syncops.recovery) before the result is given."""
     started = time.perf_counter()
     try:
-        if op in ("sync", "push"):
-            replica.push()
-        if op in ("sync", "pull"):
-            replica.pull()
+        try:
+            _push_pull(replica, op)
+        except Diverged as exc:
+            report = recover(replica, reason=str(exc))
+            record_event("recovery", True, report.duration_ms, report.summary())
+            _push_pull(replica, op)
     except SyncError as exc:
         record_event(op, False, (time.perf_counter() - started) * 1000, str(exc))
         return {"ok": False, "error": str(exc), "state": replica.state.as_dict()}
     duration_ms = (time.perf_counter() - started) * 1000
     record_event(op, True, duration_ms, f"manual {op}")
     return {"ok": True, "duration_ms": round(duration_ms, 2), "state": replica.state.as_dict()}
+
+
+def _push_pull(replica: Replica, op: str) -> None:
+    if op in ("sync", "push"):
+        replica.push()
+    if op in ("sync", "pull"):
+        replica.pull()
 
 
 def pull_now() -> None:

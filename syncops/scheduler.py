@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from syncops.replica import Replica, SyncError
+from syncops.recovery import recover
+from syncops.replica import Diverged, Replica, SyncError
 
 logger = logging.getLogger("syncops")
 
@@ -68,7 +69,14 @@ class SyncScheduler:
         started = time.perf_counter()
         try:
             operation()
+        except Diverged as exc:
+            return self._recover(exc)
         except SyncError as exc:
+            if "constraint failed" in str(exc):
+                # The remote refused a change for good (a UNIQUE key another replica took):
+                # retrying cannot fix it. The engine skips it on the next push; the pull
+                # after that shows the loss to the journal's reconciliation.
+                self.request_pull()
             self._failures += 1
             logger.warning("%s (attempt %d; retrying with backoff)", exc, self._failures)
             self.on_event(kind, False, (time.perf_counter() - started) * 1000, str(exc))
@@ -82,6 +90,22 @@ class SyncScheduler:
         if self._failures:
             self.on_event(kind, True, (time.perf_counter() - started) * 1000, "recovered")
         self._failures = 0
+        return True
+
+    def _recover(self, diverged: Diverged) -> bool:
+        """Rebuild the replica (syncops.recovery); True when it worked."""
+        started = time.perf_counter()
+        try:
+            report = recover(self.replica, reason=str(diverged))
+        except Exception as exc:
+            self._failures += 1
+            logger.exception("Recovery of %s failed", self.replica.path)
+            self.replica.state.record("pull", started, exc)
+            self.on_event("recovery", False, (time.perf_counter() - started) * 1000, str(exc))
+            return False
+        self._failures = 0
+        self.on_event("recovery", True, report.duration_ms, report.summary())
+        self.request_pull()
         return True
 
     def _backoff(self) -> float:
@@ -102,6 +126,8 @@ class SyncScheduler:
                     self._dirty.set()
                     self._stopping.wait(self._backoff())  # new writes do not cut a backoff short
                     continue
+                if self.replica.journals:
+                    self._pull_requested.set()  # reconcile the journal soon after a push
             if self._pull_requested.is_set() or time.monotonic() >= next_pull:
                 self._pull_requested.clear()
                 ok = self._attempt("pull", self.replica.pull)

@@ -39,6 +39,9 @@ class SyncState:
     consecutive_failures: int = 0
     pushes: int = 0
     pulls: int = 0
+    recoveries: int = 0
+    last_recovery: str | None = None
+    last_recovery_at: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
