@@ -42,7 +42,7 @@ REPLICA_SUFFIXES = (
     "-epoch",
 )
 PREFERENCES = ("remote", "local")
-_INTERNAL_PREFIXES = ("sqlite_", "turso_", "libsql_", "_litestream")
+_INTERNAL_PREFIXES = ("sqlite_", "turso_", "__turso", "libsql_", "_litestream")
 _MAX_PARAMETERS = 500  # per INSERT statement
 
 

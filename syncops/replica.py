@@ -547,7 +547,7 @@ def compare_epochs(replica: Replica, local: str | None) -> None:
 
 _USER_TABLES = (
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-    "AND name NOT LIKE 'turso_%' AND name NOT LIKE 'libsql_%'"
+    "AND name NOT LIKE 'turso_%' AND name NOT LIKE '__turso%' AND name NOT LIKE 'libsql_%'"
 )
 
 
