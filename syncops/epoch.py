@@ -45,12 +45,16 @@ def renew(connection: Any) -> str:
 
 def local(connection: Any) -> str | None:
     """The epoch in a raw driver connection's database; None before the table exists."""
+    cursor = connection.cursor()
     try:
-        rows = connection.execute(SELECT).fetchall()
+        cursor.execute(SELECT)
+        rows = cursor.fetchall()
     except Exception as exc:
         if "no such table" in str(exc):
             return None
         raise
+    finally:
+        cursor.close()
     return str(rows[0][0]) if rows else None
 
 

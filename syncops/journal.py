@@ -10,6 +10,7 @@ other modes ``track()`` does nothing.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,16 +22,18 @@ from syncops.router import LOCAL_DB
 
 State = JournalEntry.State
 _ready = False
+_ready_lock = threading.Lock()
 
 
 def _prepare() -> None:
     """Create the local bookkeeping tables once per process (before the first use)."""
     global _ready
-    if not _ready:
-        from syncops.runtime import prepare_local_database
+    with _ready_lock:
+        if not _ready:
+            from syncops.runtime import prepare_local_database
 
-        prepare_local_database()
-        _ready = True
+            prepare_local_database()
+            _ready = True
 
 
 def enabled(using: str = "default") -> bool:

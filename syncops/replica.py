@@ -374,7 +374,10 @@ class TursoReplica(Replica):
         with self._idle_lock:
             if self._idle:
                 return self._idle.pop()
-        return self._new_connection()  # no lock held: it may wait behind a push
+        # Opening a connection while a push waits for the remote's answer was seen to stall
+        # both for good (docs/RELIABILITY.md): open new ones between syncs only.
+        with self.lock:
+            return self._new_connection()
 
     def raw_connection(self) -> Any:
         self._ensure_open()
