@@ -6,8 +6,12 @@ class SpacesConfig(AppConfig):
     verbose_name = "Thought spaces"
 
     def ready(self) -> None:
-        from spaces import live
+        from spaces import indexing, live
         from spaces.events import change_committed
 
         # Live updates: each committed change goes to the open pages of its space.
         change_committed.connect(live.relay_change, dispatch_uid="spaces.live.relay_change")
+        # Embeddings for search: created and edited thoughts, embedded in the background.
+        change_committed.connect(
+            indexing.queue_embedding, dispatch_uid="spaces.indexing.queue_embedding"
+        )
