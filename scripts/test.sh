@@ -16,7 +16,7 @@ echo "==> pytest"
 .venv/bin/python -m pytest "$@"
 if [[ $# -eq 0 ]]; then
     for mode in offline replica remote; do
-        .venv/bin/python scripts/with_remote.py "$mode" -- .venv/bin/python -m pytest -q tests/api
+        .venv/bin/python scripts/with_remote.py "$mode" -- .venv/bin/python -m pytest -q tests/api tests/search
     done
     # The search tests again with the optional minilm embedder installed (in .venv-model).
     scripts/test_model.sh -q
