@@ -67,9 +67,12 @@ def test_clicking_a_thought_in_the_graph_opens_its_page(server, browser):
 
 def test_the_search_box_shows_results_as_you_type(server, browser):
     base_url, demo = server
+    body = {"key": "search-live", "title": "Compost the kitchen scraps"}
+    api(base_url, demo.token, "POST", f"/api/spaces/{demo.space_id}/thoughts", body)
     page = open_space(browser, base_url, demo)
 
-    page.fill("#search-q", "append-only")
+    page.fill("#search-q", "kitchen scraps")
 
     first = page.locator("#search-results .search-hit").first
-    expect(first).to_have_attribute("data-thought-key", "history", timeout=2000)
+    expect(first).to_have_attribute("data-thought-key", "search-live", timeout=2000)
+    api(base_url, demo.token, "DELETE", f"/api/spaces/{demo.space_id}/thoughts/search-live")
