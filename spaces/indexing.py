@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
 BATCH_WINDOW = 0.2  # seconds the worker waits for more changes before embedding a batch
+RETRIES = 2  # a failed batch (e.g. the database busy, or its primary unreachable) is retried
+RETRY_DELAY = 1.0  # seconds, times the attempt number
 EMBEDDED_EVENTS = ("node.created", "node.updated")
 Progress = Callable[[int, int], None]
 
@@ -156,14 +158,24 @@ class EmbeddingWorker:
                 except queue.Empty:
                     break
             try:
-                close_old_connections()
-                embed_thoughts(thought_ids=set(batch))
-            except Exception:
-                # Search still finds these by their text; `manage.py embed` catches up.
-                logger.exception("Could not embed %d thoughts", len(batch))
+                self._embed(set(batch))
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    def _embed(self, ids: set[str]) -> None:
+        for attempt in range(1, RETRIES + 2):
+            try:
+                close_old_connections()
+                embed_thoughts(thought_ids=ids)
+                return
+            except Exception:
+                if attempt > RETRIES:
+                    # Search still finds these by their text; `manage.py embed` catches up.
+                    logger.exception("Could not embed %d thoughts", len(ids))
+                    return
+                logger.warning("Embedding %d thoughts failed; retrying", len(ids), exc_info=True)
+                time.sleep(RETRY_DELAY * attempt)
 
 
 worker = EmbeddingWorker()

@@ -4,6 +4,7 @@ with the thought; the background worker does it after commit, off the request pa
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError
 
 from spaces import indexing, services
 from spaces.embeddings import HashEmbedder, from_blob
@@ -95,3 +96,24 @@ def test_a_rolled_back_change_queues_nothing(settings, space, owner):
 
     assert worker.wait_idle(timeout=1)
     assert not ThoughtEmbedding.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_retries_a_batch_that_failed(settings, space, owner, monkeypatch):
+    settings.EMBEDDING_WORKER = True
+    monkeypatch.setattr(indexing, "RETRY_DELAY", 0.01)
+    real = indexing.embed_thoughts
+    calls = []
+
+    def fail_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return real(**kwargs)
+
+    monkeypatch.setattr(indexing, "embed_thoughts", fail_once)
+    thought = services.thought_create(space=space, actor=owner, key="seeds", title="Buy seeds")
+
+    assert worker.wait_idle(timeout=10)
+    assert len(calls) == 2
+    assert ThoughtEmbedding.objects.filter(thought=thought).exists()
