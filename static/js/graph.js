@@ -45,7 +45,10 @@
       animationDuration: 400,
       randomize: false,
       nodeDimensionsIncludeLabels: true,
-      padding: 20,
+      idealEdgeLength: function () { return 90; },
+      // Spread the graph over the box it is shown in, so that it fits without shrinking.
+      boundingBox: { x1: 0, y1: 0, w: cy.width(), h: cy.height() },
+      padding: 24,
     });
   }
 
@@ -62,11 +65,11 @@
           "background-color": accent,
           "label": "data(title)",
           "color": text,
-          "font-size": 11,
+          "font-size": 12,
           "text-valign": "bottom",
           "text-margin-y": 4,
           "text-wrap": "ellipsis",
-          "text-max-width": 140,
+          "text-max-width": 160,
           "text-outline-color": surface,
           "text-outline-width": 2,
           "width": 18,
