@@ -48,8 +48,8 @@ def thought_detail(request: HttpRequest, space_id: str, key: str) -> HttpRespons
         "space": space,
         "thought": thought,
         "children": selectors.thought_list(space=space).filter(parent=thought),
-        "outgoing": thought.outgoing_links.select_related("target"),
-        "incoming": thought.incoming_links.select_related("source"),
+        "outgoing": selectors.link_list(space=space).filter(source=thought),
+        "incoming": selectors.link_list(space=space).filter(target=thought),
         "related": search.related_thoughts(thought=thought),
         "can_edit": role in ("owner", "editor"),
     }
