@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need and runs the whole suite: lint, types, tests (local mode),
-# then the API tests again in each syncing mode against a real local remote.
+# then the API tests again in each syncing mode against a real local remote, and the search
+# tests with the optional minilm embedder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Redis for the multi-instance live-update tests, Chromium for the browser tests.
@@ -15,6 +16,8 @@ echo "==> pytest"
 .venv/bin/python -m pytest "$@"
 if [[ $# -eq 0 ]]; then
     for mode in offline replica remote; do
-        .venv/bin/python scripts/with_remote.py "$mode" -- .venv/bin/python -m pytest -q tests/api
+        .venv/bin/python scripts/with_remote.py "$mode" -- .venv/bin/python -m pytest -q tests/api tests/search
     done
+    # The search tests again with the optional minilm embedder installed (in .venv-model).
+    scripts/test_model.sh -q
 fi

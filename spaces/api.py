@@ -13,13 +13,14 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Status
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from spaces import conflicts, proposals, selectors
+from spaces import conflicts, proposals, search, selectors
 from spaces.api_agents import router as agents_router
 from spaces.auth import API_AUTH
+from spaces.embeddings import get_embedder
 from spaces.errors import Forbidden, InvalidInput, PreconditionFailed, ServiceError
 from spaces.models import ApiToken, Conflict, Proposal, Thought
 from spaces.schemas import (
@@ -29,6 +30,8 @@ from spaces.schemas import (
     LinkIn,
     LinkOut,
     ProposalOut,
+    RelatedOut,
+    SearchOut,
     ShareIn,
     SpaceIn,
     SpaceOut,
@@ -374,6 +377,42 @@ def dismiss_conflict(request: HttpRequest, space_id: str, conflict_id: str) -> A
     space = _space(request, space_id, edit=True)
     conflict = selectors.conflict_get(space=space, conflict_id=conflict_id)
     return conflicts.conflict_dismiss(conflict=conflict, actor=_resolver(request))
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+class SearchParams(Schema):
+    q: str = Field(min_length=1, max_length=search.QUERY_MAX, description="What to look for.")
+    limit: int = Field(20, ge=1, le=100)
+
+
+@api.get(
+    "/spaces/{space_id}/search",
+    response={200: SearchOut, **ERRORS},
+    tags=["search"],
+    summary="Search a space by meaning",
+)
+def search_space(request: HttpRequest, space_id: str, params: Query[SearchParams]) -> Any:
+    """Thoughts ranked by closeness of meaning to `q`; those containing `q` as typed (in the
+    title, body or key) are lifted. Thoughts neither close nor matching are left out."""
+    space = _space(request, space_id)
+    hits = search.search_thoughts(space=space, query=params.q, limit=params.limit)
+    return {"query": params.q, "embedder": get_embedder().key, "items": hits}
+
+
+@api.get(
+    "/spaces/{space_id}/thoughts/{node_key}/related",
+    response={200: RelatedOut, **ERRORS},
+    tags=["search"],
+    summary="Thoughts related to a thought",
+)
+def related_thoughts(request: HttpRequest, space_id: str, node_key: str, limit: int = 8) -> Any:
+    """The thoughts of the space closest in meaning to this one, closest first (at most
+    `limit`, up to 50)."""
+    thought = selectors.thought_get(space=_space(request, space_id), key=node_key)
+    hits = search.related_thoughts(thought=thought, limit=max(1, min(limit, 50)))
+    return {"key": thought.key, "embedder": get_embedder().key, "items": hits}
 
 
 api.add_router("/", agents_router)

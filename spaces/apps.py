@@ -6,7 +6,7 @@ class SpacesConfig(AppConfig):
     verbose_name = "Thought spaces"
 
     def ready(self) -> None:
-        from spaces import conflicts, live
+        from spaces import conflicts, indexing, live
         from spaces.events import change_committed
         from syncops.signals import pulled
 
@@ -14,3 +14,7 @@ class SpacesConfig(AppConfig):
         change_committed.connect(live.relay_change, dispatch_uid="spaces.live.relay_change")
         # After each pull: decide what became of the journaled local writes.
         pulled.connect(conflicts.on_pulled, dispatch_uid="spaces.conflicts.on_pulled")
+        # Embeddings for search: created and edited thoughts, embedded in the background.
+        change_committed.connect(
+            indexing.queue_embedding, dispatch_uid="spaces.indexing.queue_embedding"
+        )

@@ -394,3 +394,28 @@ class Proposal(models.Model):
         if self.token_id and self.token:
             return self.token.agent_name
         return f"{self.proposed_by}'s agent"
+
+
+class ThoughtEmbedding(models.Model):
+    """A thought's title and body as a vector, for search by meaning (see spaces/indexing.py).
+
+    ``vector`` holds little-endian float32 values: libSQL's and Turso's ``F32_BLOB`` layout,
+    which their ``vector_distance_cos`` reads from a plain BLOB column too. ``embedder`` names
+    the embedder and its version, ``digest`` the text it embedded, so a stale vector is found
+    by comparison and redone. Deleted with its thought, in the same transaction.
+    """
+
+    thought = models.OneToOneField(
+        Thought, primary_key=True, on_delete=models.CASCADE, related_name="embedding"
+    )
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
+    embedder = models.CharField(max_length=40)
+    digest = models.CharField(max_length=32)
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["space", "embedder"], name="embedding_space_embedder")]
+
+    def __str__(self) -> str:
+        return f"{self.embedder} vector of {self.thought_id}"

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import reverse
+
 from spaces.models import HistoryEntry, Link, Thought
 
 
@@ -99,3 +101,43 @@ def field_changes(before: dict | None, after: dict | None) -> list[FieldChange]:
 def history_rows(entries: Iterable[HistoryEntry]) -> list[HistoryRow]:
     """Each entry with the fields it changed (or, for a create or delete, the fields it had)."""
     return [HistoryRow(entry, field_changes(entry.before, entry.after)) for entry in entries]
+
+
+def graph_data(space_id: str, thoughts: Iterable[Thought], links: Iterable[Link]) -> dict:
+    """The space as a graph for static/js/graph.js: thoughts as nodes (by key), links and
+    parent → child as edges. Sent as JSON: never markup."""
+    thoughts = list(thoughts)
+    keys = {t.pk: t.key for t in thoughts}
+    nodes = [
+        {
+            "id": t.key,
+            "title": t.title,
+            "kind": t.kind,
+            "version": t.version,
+            "url": reverse("thought-detail", args=[space_id, t.key]),
+        }
+        for t in thoughts
+    ]
+    edges = [
+        {
+            "id": f"parent:{t.key}",
+            "source": keys[t.parent_id],
+            "target": t.key,
+            "kind": "parent",
+            "label": "",
+        }
+        for t in thoughts
+        if t.parent_id in keys
+    ]
+    edges += [
+        {
+            "id": f"link:{link.pk}",
+            "source": keys[link.source_id],
+            "target": keys[link.target_id],
+            "kind": "link",
+            "label": link.label,
+        }
+        for link in links
+        if link.source_id in keys and link.target_id in keys
+    ]
+    return {"nodes": nodes, "edges": edges}

@@ -186,3 +186,33 @@ class ConflictOut(Schema):
     created_at: datetime
     resolved_by: str | None = Field(None, alias="resolved_by.username")
     resolved_at: datetime | None
+
+
+class SearchHitOut(Schema):
+    key: str = Field(alias="thought.key")
+    title: str = Field(alias="thought.title")
+    kind: str = Field(alias="thought.kind")
+    snippet: str = Field(description="The start of the body.")
+    score: float = Field(description="Similarity of meaning plus the boost of a text match.")
+    similarity: float = Field(description="Cosine similarity of meaning, -1 to 1.")
+    text_match: bool = Field(description="The query appears as typed in the title, body or key.")
+
+    @staticmethod
+    def resolve_score(obj: Any) -> float:
+        return round(obj.score, 4)
+
+    @staticmethod
+    def resolve_similarity(obj: Any) -> float:
+        return round(obj.similarity, 4)
+
+
+class SearchOut(Schema):
+    query: str
+    embedder: str = Field(description="The embedder that ranked the results, and its version.")
+    items: list[SearchHitOut]
+
+
+class RelatedOut(Schema):
+    key: str = Field(description="The thought the others are related to.")
+    embedder: str
+    items: list[SearchHitOut]

@@ -1,11 +1,11 @@
-"""HTML pages: sign-in, spaces and their thoughts, history, API tokens, proposals and the
-agent guide."""
+"""HTML pages: sign-in, spaces and their thoughts, the graph, search, history, API tokens,
+proposals and the agent guide."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from spaces import views, views_agents
+from spaces import views, views_agents, views_explore
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="space-list"), name="home"),
@@ -23,7 +23,14 @@ urlpatterns = [
     path("spaces/<str:space_id>/share/", views.space_share, name="space-share"),
     path("spaces/<str:space_id>/history/", views.space_history, name="space-history"),
     path("spaces/<str:space_id>/live/", views.space_live, name="space-live"),
+    path("spaces/<str:space_id>/graph.json", views_explore.space_graph, name="space-graph"),
+    path("spaces/<str:space_id>/search/", views_explore.space_search, name="space-search"),
     path("spaces/<str:space_id>/thoughts/new/", views.thought_create, name="thought-create"),
+    path(
+        "spaces/<str:space_id>/thoughts/<str:key>/",
+        views_explore.thought_detail,
+        name="thought-detail",
+    ),
     path(
         "spaces/<str:space_id>/thoughts/<str:key>/edit/",
         views.thought_edit,

@@ -32,7 +32,7 @@ from spaces.forms import (
     thought_initial,
 )
 from spaces.models import Space, Thought
-from spaces.presentation import history_rows, thought_tree
+from spaces.presentation import graph_data, history_rows, thought_tree
 
 HISTORY_PAGE_SIZE = 50
 View = Callable[..., HttpResponse]
@@ -212,6 +212,7 @@ def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "spaces/_thoughts.html", context)
     context["pending_proposals"] = selectors.pending_proposal_count(space=space)
+    context["graph"] = graph_data(space.pk, selectors.thought_list(space=space), context["links"])
     return render(request, "spaces/space_detail.html", context)
 
 

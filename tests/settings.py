@@ -27,3 +27,4 @@ DATABASES = {
     },
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMBEDDING_WORKER = False  # tests embed through spaces.indexing, or turn the worker on

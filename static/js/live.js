@@ -7,6 +7,10 @@
  * catches up with whatever it missed. Events are held while one of the page's own htmx requests
  * is in flight; once its response is swapped in, the event of that change is already shown
  * (same version, same element) and is skipped, so an own change is never applied twice.
+ *
+ * Other scripts of the page (static/js/graph.js) listen too: every event is also dispatched on
+ * the document as a "thoughtspace:event" CustomEvent (the event in its detail), and each
+ * (re)connect as "thoughtspace:live", after which they should catch up.
  */
 (function () {
   "use strict";
@@ -51,10 +55,12 @@
       delay = MIN_DELAY;
       setStatus("live", "Live");
       refresh();  // catch up with anything committed while the socket was down
+      document.dispatchEvent(new CustomEvent("thoughtspace:live"));
     };
     socket.onmessage = function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
+      document.dispatchEvent(new CustomEvent("thoughtspace:event", { detail: event }));
       queue.push(event);
       drain();
     };

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError
 from django.db.backends.sqlite3.features import DatabaseFeatures as SQLiteDatabaseFeatures
 from django.utils.functional import cached_property
 
@@ -32,3 +33,15 @@ class DatabaseFeatures(SQLiteDatabaseFeatures):
     @cached_property
     def django_test_skips(self) -> dict[str, set[str]]:  # type: ignore[override]
         return {}
+
+    @cached_property
+    def supports_vector_distance(self) -> bool:
+        """Whether the engine has libSQL's ``vector_distance_cos`` over float32 blobs (libSQL,
+        sqld and Turso do; stock SQLite does not), probed once per connection."""
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT vector_distance_cos(x'0000803f', x'0000803f')")
+                cursor.fetchone()
+        except DatabaseError:
+            return False
+        return True

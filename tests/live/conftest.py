@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from spaces import services
-from tests.live.servers import DemoData, app_env, prepare_database
+from tests.live.servers import DemoData, app_env, daphnes, prepare_database
 
 ORIGIN = b"http://localhost:8000"
 
@@ -61,3 +61,25 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoD
     """A migrated database file with the demo data, for tests that run real daphne processes."""
     db_path = tmp_path_factory.mktemp("live") / "thoughtspace.db"
     return db_path, prepare_database(app_env(db_path))
+
+
+@pytest.fixture(scope="module")
+def server(demo_database: tuple[Path, DemoData]) -> Iterator[tuple[str, DemoData]]:
+    """One daphne on the demo database, for a module's browser tests: (base URL, demo data)."""
+    db_path, demo = demo_database
+    with daphnes(app_env(db_path)) as (url,):
+        yield url, demo
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.live.browsers import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: run scripts/setup.sh chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -4,59 +4,19 @@ API, appears in the other within a second, without a reload and without applying
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.live.servers import ROOT, DemoData, api, app_env, daphnes
+from tests.live.browsers import open_space
+from tests.live.servers import ROOT, api
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def server(demo_database: tuple[Path, DemoData]) -> Iterator[tuple[str, DemoData]]:
-    db_path, demo = demo_database
-    with daphnes(app_env(db_path)) as (url,):
-        yield url, demo
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: run scripts/setup.sh chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _open_space(browser: Browser, base_url: str, demo: DemoData) -> Page:
-    page = browser.new_context().new_page()
-    page.goto(f"{base_url}/login/?next=/spaces/{demo.space_id}/")
-    page.fill("input[name=username]", demo.username)
-    page.fill("input[name=password]", demo.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**/spaces/{demo.space_id}/")
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-    return page
 
 
 def test_edit_in_one_page_appears_in_the_other(server, browser):
     base_url, demo = server
-    editor_page = _open_space(browser, base_url, demo)
-    watcher_page = _open_space(browser, base_url, demo)
+    editor_page = open_space(browser, base_url, demo)
+    watcher_page = open_space(browser, base_url, demo)
 
     thought = editor_page.locator("#thought-history")
     thought.get_by_role("link", name="Edit").click()
@@ -83,7 +43,7 @@ def test_edit_in_one_page_appears_in_the_other(server, browser):
 
 def test_agent_write_through_the_api_appears_in_open_pages(server, browser):
     base_url, demo = server
-    page = _open_space(browser, base_url, demo)
+    page = open_space(browser, base_url, demo)
     body = {"key": "from-agent", "title": "Added by an agent", "parent": "history"}
     api(base_url, demo.token, "POST", f"/api/spaces/{demo.space_id}/thoughts", body)
     expect(page.locator("#thought-from-agent .thought__title")).to_have_text(
@@ -95,7 +55,7 @@ def test_agent_write_through_the_api_appears_in_open_pages(server, browser):
 
 def test_open_editor_survives_a_change_elsewhere(server, browser):
     base_url, demo = server
-    page = _open_space(browser, base_url, demo)
+    page = open_space(browser, base_url, demo)
     page.locator("#thought-sync").get_by_role("link", name="Edit").click()
     page.fill("#thought-sync textarea[name=body]", "half-typed text")
     api(

@@ -63,8 +63,10 @@ def test_a_remote_reset_to_empty_is_reseeded_and_both_replicas_keep_their_writes
                 {*(thoughts(url_a, demo.token, demo.space_id) or []), "only-on-b", "after-reset"}
             )
             wait_until(
-                lambda: thoughts(url_a, demo.token, demo.space_id) == expected
-                and thoughts(url_b, demo.token, demo.space_id) == expected,
+                lambda: (
+                    thoughts(url_a, demo.token, demo.space_id) == expected
+                    and thoughts(url_b, demo.token, demo.space_id) == expected
+                ),
                 timeout=60,
                 what="both replicas to recover and converge",
             )
@@ -72,10 +74,13 @@ def test_a_remote_reset_to_empty_is_reseeded_and_both_replicas_keep_their_writes
                 state = status_of(url, demo.token)
                 assert state["recoveries"] >= 1 and "Recovered" in state["last_recovery"]
                 (folder, *_) = quarantined(env)
-                assert (folder / "ts.db").exists() and "epoch" in (folder / "REASON.txt").read_text()
+                assert (folder / "ts.db").exists()
+                assert "epoch" in (folder / "REASON.txt").read_text()
             wait_until(
-                lambda: status_of(url_a, demo.token).get("pending_changes") == 0
-                and status_of(url_b, demo.token).get("pending_changes") == 0,
+                lambda: (
+                    status_of(url_a, demo.token).get("pending_changes") == 0
+                    and status_of(url_b, demo.token).get("pending_changes") == 0
+                ),
                 what="everything pushed",
             )
         # A new replica of the reseeded remote holds everything.
@@ -129,8 +134,10 @@ def test_an_unreadable_local_file_is_rebuilt_and_unpushed_writes_are_replayed(tm
         server = start_turso_sync_server(remote_file, port=port)
         with daphnes(a) as (url_a,):
             wait_until(
-                lambda: {"unpushed-1", "unpushed-2"}
-                <= set(thoughts(url_a, demo.token, demo.space_id) or []),
+                lambda: (
+                    {"unpushed-1", "unpushed-2"}
+                    <= set(thoughts(url_a, demo.token, demo.space_id) or [])
+                ),
                 timeout=60,
                 what="the journaled writes to be replayed",
             )

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spaces', '0002_agents_proposals_sessions'),
+        ('spaces', '0003_thought_embeddings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

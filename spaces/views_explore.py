@@ -1,0 +1,56 @@
+"""Pages for exploring a space: the graph's data, search, and a thought's own page with the
+thoughts related to it."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from spaces import search, selectors
+from spaces.presentation import graph_data
+from spaces.views import HtmxHttpRequest, domain_errors
+
+
+@login_required
+@domain_errors
+@never_cache
+def space_graph(request: HttpRequest, space_id: str) -> HttpResponse:
+    """The graph of the space as JSON, fetched by static/js/graph.js after a live event."""
+    space = selectors.space_get(user=request.user, space_id=space_id)
+    data = graph_data(
+        space.pk, selectors.thought_list(space=space), selectors.link_list(space=space)
+    )
+    return JsonResponse(data)
+
+
+@login_required
+@domain_errors
+def space_search(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
+    """Search results: the list alone for the search box (htmx), else a page of its own."""
+    space = selectors.space_get(user=request.user, space_id=space_id)
+    query = request.GET.get("q", "").strip()[: search.QUERY_MAX]
+    hits = search.search_thoughts(space=space, query=query) if query else []
+    context = {"space": space, "query": query, "hits": hits}
+    if request.htmx:
+        return render(request, "spaces/_search_results.html", context)
+    return render(request, "spaces/search.html", context)
+
+
+@login_required
+@domain_errors
+def thought_detail(request: HttpRequest, space_id: str, key: str) -> HttpResponse:
+    space = selectors.space_get(user=request.user, space_id=space_id)
+    thought = selectors.thought_get(space=space, key=key)
+    role = space.user_role  # type: ignore[attr-defined]
+    context = {
+        "space": space,
+        "thought": thought,
+        "children": selectors.thought_list(space=space).filter(parent=thought),
+        "outgoing": selectors.link_list(space=space).filter(source=thought),
+        "incoming": selectors.link_list(space=space).filter(target=thought),
+        "related": search.related_thoughts(thought=thought),
+        "can_edit": role in ("owner", "editor"),
+    }
+    return render(request, "spaces/thought_detail.html", context)
