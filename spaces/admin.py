@@ -9,11 +9,12 @@ from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpRequest
 
-from spaces import proposals, services
+from spaces import conflicts, proposals, services
 from spaces.errors import ServiceError
 from spaces.models import (
     AgentSession,
     ApiToken,
+    Conflict,
     HistoryEntry,
     Link,
     Membership,
@@ -216,6 +217,36 @@ class ProposalAdmin(admin.ModelAdmin):
                 proposals.proposal_reject(proposal=proposal, decider=request.user)
             except ServiceError as exc:
                 self.message_user(request, f"{proposal}: {exc.message}", level="error")
+
+
+@admin.register(Conflict)
+class ConflictAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "space", "thought_key", "actor_name", "status"]
+    list_filter = ["status", "kind", "space"]
+    search_fields = ["thought_key", "detail", "actor_name"]
+    list_select_related = ["space"]
+    actions = ["restore", "dismiss"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Restore the lost version of selected conflicts (as you)")
+    def restore(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(request, queryset, conflicts.conflict_restore)
+
+    @admin.action(description="Dismiss selected conflicts")
+    def dismiss(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(request, queryset, conflicts.conflict_dismiss)
+
+    def _each(self, request: HttpRequest, queryset: Any, resolve: Any) -> None:
+        for conflict in queryset.select_related("space"):
+            try:
+                resolve(conflict=conflict, actor=request.user)
+            except ServiceError as exc:
+                self.message_user(request, f"{conflict}: {exc.message}", level="error")
 
 
 admin.site.register(Membership)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from spaces.models import HistoryEntry, Link, Thought
+from spaces.models import Conflict, HistoryEntry, Link, Thought
 
 
 @dataclass
@@ -141,3 +141,16 @@ def graph_data(space_id: str, thoughts: Iterable[Thought], links: Iterable[Link]
         if link.source_id in keys and link.target_id in keys
     ]
     return {"nodes": nodes, "edges": edges}
+
+
+@dataclass
+class ConflictCard:
+    """A conflict with its fields side by side: ``before`` is the lost value, ``after`` the
+    kept one (None where that side has no thought)."""
+
+    conflict: Conflict
+    rows: list[FieldChange]
+
+
+def conflict_cards(conflicts: Iterable[Conflict]) -> list[ConflictCard]:
+    return [ConflictCard(c, field_changes(c.lost, c.kept)) for c in conflicts]

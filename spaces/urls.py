@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from spaces import views, views_agents, views_explore
+from spaces import views, views_agents, views_conflicts, views_explore
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="space-list"), name="home"),
@@ -23,6 +23,21 @@ urlpatterns = [
     path("spaces/<str:space_id>/share/", views.space_share, name="space-share"),
     path("spaces/<str:space_id>/history/", views.space_history, name="space-history"),
     path("spaces/<str:space_id>/live/", views.space_live, name="space-live"),
+    path(
+        "spaces/<str:space_id>/conflicts/",
+        views_conflicts.space_conflicts,
+        name="space-conflicts",
+    ),
+    path(
+        "spaces/<str:space_id>/conflicts/<str:conflict_id>/restore/",
+        views_conflicts.conflict_restore,
+        name="conflict-restore",
+    ),
+    path(
+        "spaces/<str:space_id>/conflicts/<str:conflict_id>/dismiss/",
+        views_conflicts.conflict_dismiss,
+        name="conflict-dismiss",
+    ),
     path("spaces/<str:space_id>/graph.json", views_explore.space_graph, name="space-graph"),
     path("spaces/<str:space_id>/search/", views_explore.space_search, name="space-search"),
     path("spaces/<str:space_id>/thoughts/new/", views.thought_create, name="thought-create"),

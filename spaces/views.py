@@ -212,6 +212,7 @@ def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "spaces/_thoughts.html", context)
     context["pending_proposals"] = selectors.pending_proposal_count(space=space)
+    context["open_conflicts"] = selectors.open_conflict_count(space=space)
     context["graph"] = graph_data(space.pk, selectors.thought_list(space=space), context["links"])
     return render(request, "spaces/space_detail.html", context)
 

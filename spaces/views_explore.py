@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from spaces import search, selectors
-from spaces.presentation import graph_data
+from spaces.presentation import conflict_cards, graph_data
 from spaces.views import HtmxHttpRequest, domain_errors
 
 
@@ -51,6 +51,9 @@ def thought_detail(request: HttpRequest, space_id: str, key: str) -> HttpRespons
         "outgoing": selectors.link_list(space=space).filter(source=thought),
         "incoming": selectors.link_list(space=space).filter(target=thought),
         "related": search.related_thoughts(thought=thought),
+        "conflict_cards": conflict_cards(
+            selectors.conflict_list(space=space).filter(thought_key=thought.key)
+        ),
         "can_edit": role in ("owner", "editor"),
     }
     return render(request, "spaces/thought_detail.html", context)

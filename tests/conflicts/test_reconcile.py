@@ -1,0 +1,136 @@
+"""Reconciling the write journal: what became of each pushed local write, decided from the
+state a pull brought back. The engine's effects (a dropped row, a write that lost) are made
+here directly; tests/sync/test_conflicts.py makes them happen between real replicas."""
+
+from __future__ import annotations
+
+import pytest
+
+from spaces import conflicts, services
+from spaces.models import Conflict, HistoryEntry, Thought
+from syncops.models import JournalEntry
+
+pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
+
+
+def journal(entry: HistoryEntry) -> None:
+    """Journal a write as if it was made here and a push carried it."""
+    JournalEntry.objects.create(
+        key=entry.pk,
+        state=JournalEntry.State.PUSHED,
+        payload={
+            "table": HistoryEntry._meta.db_table,
+            "space_id": entry.space_id,
+            "action": entry.action,
+            "thought_key": entry.thought_key,
+            "before": entry.before,
+            "after": entry.after,
+            "base_version": entry.base_version,
+            "actor_id": entry.actor_id,
+            "actor_name": entry.actor_name,
+            "created_at": entry.created_at.isoformat(),
+        },
+    )
+
+
+def latest() -> HistoryEntry:
+    return HistoryEntry.objects.order_by("-id").first()
+
+
+def test_a_confirmed_write_leaves_the_journal(space, owner):
+    services.thought_create(space=space, actor=owner, key="idea", title="Idea")
+    journal(latest())
+    outcome = conflicts.reconcile()
+    assert outcome.confirmed == 1 and not JournalEntry.objects.exists()
+
+
+def test_an_update_the_remote_never_got_is_replayed(space, owner):
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="Before")
+    services.thought_update(thought=thought, actor=owner, changes={"title": "Mine"})
+    journal(latest())
+    Thought.objects.filter(pk=thought.pk).update(title="Before", version=1)  # as on the remote
+    outcome = conflicts.reconcile()
+    assert outcome.replayed == 1
+    thought.refresh_from_db()
+    assert (thought.title, thought.version) == ("Mine", 2)
+
+
+def test_a_created_thought_whose_key_was_taken_is_kept_under_a_suffixed_key(space, owner):
+    mine = services.thought_create(space=space, actor=owner, key="idea", title="Mine")
+    journal(latest())
+    Thought.objects.filter(pk=mine.pk).delete()  # the engine dropped it...
+    services.thought_create(space=space, actor=owner, key="idea", title="Theirs")  # ...for this
+    outcome = conflicts.reconcile()
+    assert outcome.conflicts == ["duplicate_key"]
+    kept = Thought.objects.get(pk=mine.pk)
+    assert kept.key == f"idea-{mine.pk[-6:].lower()}" and kept.title == "Mine"
+    conflict = Conflict.objects.get()
+    assert conflict.kept["key"] == kept.key and conflict.lost["key"] == "idea"
+    assert Thought.objects.get(key="idea").title == "Theirs"
+
+
+def test_a_created_thought_that_vanished_with_nothing_in_its_way_is_written_again(space, owner):
+    mine = services.thought_create(space=space, actor=owner, key="idea", title="Mine")
+    journal(latest())
+    Thought.objects.filter(pk=mine.pk).delete()
+    assert conflicts.reconcile().replayed == 1
+    assert Thought.objects.get(pk=mine.pk).title == "Mine"
+
+
+def test_an_edit_of_a_thought_deleted_elsewhere_becomes_a_conflict(space, owner, editor):
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    services.thought_update(thought=thought, actor=editor, changes={"title": "Edited"})
+    journal(latest())
+    # Elsewhere, someone who had only seen version 1 deleted it; their delete won.
+    HistoryEntry.objects.create(
+        space=space,
+        action="node.deleted",
+        thought_key="idea",
+        before={**thought.snapshot(), "version": 1, "title": "v1"},
+        base_version=1,
+        actor_name="olivia",
+    )
+    Thought.objects.filter(pk=thought.pk).delete()
+    assert conflicts.reconcile().conflicts == ["edit_of_deleted"]
+    conflict = Conflict.objects.get()
+    assert conflict.lost["title"] == "Edited" and conflict.actor_name == "edgar"
+
+
+def test_the_winner_records_the_concurrent_change_it_overwrote(space, owner, editor):
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    # Elsewhere: edgar changed version 1 too; that change arrived, then ours overwrote it.
+    theirs = HistoryEntry.objects.create(
+        space=space,
+        action="node.updated",
+        thought_key="idea",
+        before=thought.snapshot(),
+        after={**thought.snapshot(), "title": "Theirs", "version": 2},
+        base_version=1,
+        actor_name="edgar",
+    )
+    services.thought_update(thought=thought, actor=owner, changes={"title": "Ours"})
+    journal(latest())
+    assert conflicts.reconcile().conflicts == ["concurrent_edit"]
+    conflict = Conflict.objects.get()
+    assert conflict.id == theirs.id and conflict.lost["title"] == "Theirs"
+    assert conflict.kept["title"] == "Ours"
+
+
+def test_the_loser_records_its_own_change(space, owner, editor):
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    services.thought_update(thought=thought, actor=owner, changes={"title": "Ours"})
+    ours = latest()
+    journal(ours)
+    HistoryEntry.objects.create(  # edgar's change of version 1, pushed after ours: it won
+        space=space,
+        action="node.updated",
+        thought_key="idea",
+        before={**thought.snapshot(), "title": "v1", "version": 1},
+        after={**thought.snapshot(), "title": "Theirs", "version": 2},
+        base_version=1,
+        actor_name="edgar",
+    )
+    Thought.objects.filter(pk=thought.pk).update(title="Theirs")
+    assert conflicts.reconcile().conflicts == ["concurrent_edit"]
+    conflict = Conflict.objects.get()
+    assert conflict.id == ours.id and conflict.lost["title"] == "Ours"
