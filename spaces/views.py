@@ -177,6 +177,7 @@ def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
         "can_link": role in ("owner", "editor") and len(thoughts) >= 2,
         "create_form": ThoughtForm(parent_keys=keys),
         "link_form": LinkForm(thought_keys=keys),
+        "open_conflicts": selectors.open_conflict_count(space=space),
     }
     context.update(extra)
     return context
@@ -212,7 +213,6 @@ def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "spaces/_thoughts.html", context)
     context["pending_proposals"] = selectors.pending_proposal_count(space=space)
-    context["open_conflicts"] = selectors.open_conflict_count(space=space)
     context["graph"] = graph_data(space.pk, selectors.thought_list(space=space), context["links"])
     return render(request, "spaces/space_detail.html", context)
 

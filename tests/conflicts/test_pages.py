@@ -16,14 +16,12 @@ def logged_in(user):
 
 def test_the_space_page_shows_a_banner_and_count(viewer, space, concurrent_edit):
     page = logged_in(viewer).get(f"/spaces/{space.id}/").content.decode()
-    assert 'id="conflict-banner"' in page and "review it" in page
+    assert "banner--conflict" in page and "review it" in page
     assert f'href="/spaces/{space.id}/conflicts/"' in page
 
 
 def test_no_banner_without_open_conflicts(viewer, space):
-    assert (
-        'id="conflict-banner"' not in logged_in(viewer).get(f"/spaces/{space.id}/").content.decode()
-    )
+    assert "banner--conflict" not in logged_in(viewer).get(f"/spaces/{space.id}/").content.decode()
 
 
 def test_the_conflicts_page_puts_both_versions_side_by_side_escaped(viewer, space, concurrent_edit):
@@ -51,3 +49,8 @@ def test_restoring_from_the_page_needs_the_csrf_token(editor, space, concurrent_
 
 def test_strangers_get_404(stranger, space, concurrent_edit):
     assert logged_in(stranger).get(f"/spaces/{space.id}/conflicts/").status_code == 404
+
+
+def test_the_live_fragment_carries_the_banner(viewer, space, concurrent_edit):
+    fragment = logged_in(viewer).get(f"/spaces/{space.id}/live/").content.decode()
+    assert 'id="conflict-banner" hx-swap-oob="true"' in fragment and "review it" in fragment
