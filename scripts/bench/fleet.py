@@ -101,6 +101,9 @@ def instance(
     )
     env["THOUGHTSPACE_DB_MODE"] = mode
     env["PYTHONUNBUFFERED"] = "1"
+    # As deployed: no debug query log, no debug templates.
+    env["DJANGO_DEBUG"] = "0"
+    env["DJANGO_SECRET_KEY"] = "benchmark-only-secret-key-not-used-anywhere-else-0123456789"
     if remote_url:
         env["TURSO_DATABASE_URL"] = remote_url
     (root / name).mkdir(parents=True, exist_ok=True)

@@ -394,15 +394,14 @@ def recovery(
             watcher, has_new = None, False
         if holds_all_s is None and remote_count >= expected + 1 and has_new:
             holds_all_s = elapsed
-        if not timeline or timeline[-1].get("remote_count") != remote_count:
-            timeline.append(
-                {
-                    "t": round(elapsed, 2),
-                    "remote_count": remote_count,
-                    "healthy": last_state["healthy"],
-                    "last_error": (last_state["last_error"] or "")[:200],
-                }
-            )
+        point = {
+            "remote_count": remote_count,
+            "healthy": last_state["healthy"],
+            "pending": last_state["pending_changes"],
+            "last_error": (last_state["last_error"] or "")[:200],
+        }
+        if not timeline or {k: timeline[-1].get(k) for k in point} != point:
+            timeline.append({"t": round(elapsed, 2), **point})
         if holds_all_s is not None and healthy_s is not None:
             break
         time.sleep(0.2)

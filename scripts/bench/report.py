@@ -258,7 +258,8 @@ def markdown(results: dict[str, Any], checks: list[Target], plots: list[str], re
         "on 127.0.0.1, and stops them. Runs that are compared are interleaved in rounds "
         "(order shuffled each round); p50 is the median, p95 the nearest-rank 95th percentile.",
         f"- Instances: `TURSO_SYNC_INTERVAL` {env['sync_interval']} s (the default), "
-        "`DJANGO_DEBUG=1`, Redis channel layer.",
+        "`DJANGO_DEBUG=0`, Redis channel layer, the product settings plus one outermost "
+        "middleware that adds `Server-Timing` (scripts/bench/settings.py).",
         "",
         "## Targets",
         "",
@@ -463,7 +464,19 @@ def markdown(results: dict[str, Any], checks: list[Target], plots: list[str], re
                 f"pushes={state['pushes']}, last_error={(state['last_error'] or '–')[:160]!r}",
             ),
             "",
+            "What was seen, each time it changed (seconds after the reset):",
+            "",
         ]
+        for point in rec["timeline"][:12]:
+            error = point.get("last_error") or point.get("watch_error") or "–"
+            error = error.replace("sync engine operation failed: database sync engine error: ", "")
+            error = error.replace("failed to execute sql: Error { message: ", "")[:120]
+            out.append(
+                f"- {point['t']:.2f} s: remote holds {point.get('remote_count', '?')}, "
+                f"healthy={point.get('healthy')}, pending={point.get('pending')}, "
+                f"last error: `{error}`"
+            )
+        out.append("")
     sus = results.get("sustained")
     if sus:
         out += [
