@@ -1,6 +1,6 @@
 """Measure every storage mode against the peers, write the report, check the targets.
 
-    scripts/bench.sh            # full run (~10 min): docs/BENCHMARKS.md + docs/benchmarks/*.png
+    scripts/bench.sh            # full run (~6 min): docs/BENCHMARKS.md + docs/benchmarks/*.png
     scripts/bench.sh --quick    # everything small (< 1 min), report under var/bench/quick/
 
 Exits 1 when a target is missed (full runs only; --quick does not enforce them), 2 on an error.
@@ -337,6 +337,12 @@ def main() -> int:
         help="report file (default: docs/BENCHMARKS.md, "
         "or var/bench/quick/BENCHMARKS.md with --quick)",
     )
+    parser.add_argument(
+        "--report-from",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="measure nothing: write the report again from a run's results.json",
+    )
     args = parser.parse_args()
     out = args.out or (
         ROOT / ("var/bench/quick/BENCHMARKS.md" if args.quick else "docs/BENCHMARKS.md")
@@ -345,6 +351,11 @@ def main() -> int:
     command = "scripts/bench.sh" + (" --quick" if args.quick else "")
     plan = QUICK if args.quick else FULL
     started = time.perf_counter()
+    if args.report_from:
+        results = json.loads(args.report_from.read_text())
+        checks = write_report(results, out, plots_dir)
+        print(f"report: {out} ({sum(not c.ok for c in checks)} target(s) missed)")
+        return 0
     try:
         with tempfile.TemporaryDirectory(prefix="thoughtspace-bench-") as tmp:
             results = run(plan, Path(tmp))

@@ -70,7 +70,7 @@ def delay_method() -> tuple[str, str]:
         )
     return (
         "userspace relay: no netem here",
-        f"**Kernel delay injection is not possible on this machine: {problem}.** "
+        f"**Kernel delay injection is not possible on this machine: {problem.rstrip('.')}.** "
         "(The kernel lacks the netem qdisc, CONFIG_NET_SCH_NETEM; namespaces and veth pairs "
         "work.) So: " + relay,
     )
