@@ -85,8 +85,8 @@ def run(plan: dict[str, Any], root: Path) -> dict[str, Any]:
         lean = plan["lean"]
         log("starting remotes")
         t_ab, t_z, t_work = f.turso("turso-ab"), f.turso("turso-z"), f.turso("turso-w")
-        # One writer per sqld: a second replica-mode writer on a primary corrupts the first
-        # one's replica file (docs/BENCHMARKS.md, findings); the pair shares one on purpose.
+        # One writer per sqld: a second replica-mode writer on a primary once left a replica
+        # file corrupt (docs/BENCHMARKS.md, findings); the convergence pair shares one.
         s_rep, s_rem = f.sqld("sqld-replica"), f.sqld("sqld-remote")
         count_relay = f.relay("count", t_work)
         if lean:  # --quick: the instances of section 1 are also those behind the relays
