@@ -44,8 +44,11 @@ def space_get(*, user: Any, space_id: str, edit: bool = False, manage: bool = Fa
     return space
 
 
-def thought_list(*, space: Space) -> QuerySet[Thought]:
-    return space.thoughts.select_related("parent").order_by("position", "key")
+def thought_list(*, space: Space, with_parents: bool = True) -> QuerySet[Thought]:
+    """The space's thoughts in page order; ``with_parents=False`` when only ``parent_id`` is
+    read (the space page builds its tree from ids: the join doubled its model instances)."""
+    thoughts = space.thoughts.order_by("position", "key")
+    return thoughts.select_related("parent") if with_parents else thoughts
 
 
 def thought_get(*, space: Space, key: str) -> Thought:

@@ -163,7 +163,7 @@ def space_history(request: HttpRequest, space_id: str) -> HttpResponse:
 
 def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
     """What the space page and its partials show: the thought tree, links and blank forms."""
-    thoughts = list(selectors.thought_list(space=space))
+    thoughts = list(selectors.thought_list(space=space, with_parents=False))
     links = list(selectors.link_list(space=space))
     keys = [t.key for t in thoughts]
     # selectors.space_get sets user_role on the space it returns.
@@ -172,7 +172,7 @@ def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
         "space": space,
         "can_edit": role in ("owner", "editor"),
         "is_owner": role == "owner",
-        "tree": thought_tree(thoughts, links),
+        "tree": thought_tree(thoughts, links, space_id=space.pk),
         "links": links,
         "can_link": role in ("owner", "editor") and len(thoughts) >= 2,
         "create_form": ThoughtForm(parent_keys=keys),

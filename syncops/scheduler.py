@@ -19,6 +19,10 @@ from syncops.replica import Diverged, Replica, SyncError
 logger = logging.getLogger("syncops")
 
 COALESCE_SECONDS = 0.02
+# While writes keep coming, push at most this often: a burst becomes a few large pushes (each
+# costs a round of HTTP requests whatever its size); a lone write still goes after 20 ms,
+# a write right after a push waits up to this long.
+MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
 
 
@@ -38,6 +42,7 @@ class SyncScheduler:
         self._stopping = threading.Event()
         self._pull_requested = threading.Event()
         self._failures = 0
+        self._last_push = float("-inf")  # time.monotonic() when the last push began
         self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
 
     def start(self) -> SyncScheduler:
@@ -120,8 +125,10 @@ class SyncScheduler:
             if self._stopping.is_set():
                 break
             if self._dirty.is_set():
-                time.sleep(COALESCE_SECONDS)  # let a burst of writes gather
+                since = time.monotonic() - self._last_push
+                time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers
                 self._dirty.clear()
+                self._last_push = time.monotonic()
                 if not self._attempt("push", self.replica.push):
                     self._dirty.set()
                     self._stopping.wait(self._backoff())  # new writes do not cut a backoff short

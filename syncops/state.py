@@ -43,10 +43,15 @@ class SyncState:
     last_recovery: str | None = None
     last_recovery_at: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Kinds (push, pull) whose last attempt failed: a pull that works does not make failing
+    # pushes healthy (after a remote reset, pulls succeeded while no write reached it).
+    _failing: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
-            data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+            data = {
+                f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")
+            }
         data["healthy"] = self.consecutive_failures == 0
         return data
 
@@ -61,11 +66,14 @@ class SyncState:
                     self.pushes += 1
                 elif kind == "pull":
                     self.pulls += 1
-                self.consecutive_failures = 0
-                self.status = "ok"
+                self._failing.discard(kind)
+                if not self._failing:
+                    self.consecutive_failures = 0
+                    self.status = "ok"
             else:
                 self.last_error = f"{kind} failed: {error}"
                 self.last_error_at = _now()
+                self._failing.add(kind)
                 self.consecutive_failures += 1
                 self.status = "error"
         return duration_ms

@@ -56,3 +56,17 @@ def test_remote_urls_are_shown_without_credentials():
     assert redact_url("https://user:secret@db.example.com/x?authToken=abc") == (
         "https://db.example.com/x"
     )
+
+
+def test_a_working_pull_does_not_hide_failing_pushes():
+    import time
+
+    from syncops.state import SyncState
+
+    state = SyncState(mode="offline")
+    state.record("push", time.perf_counter(), RuntimeError("no such table: spaces_thought"))
+    state.record("pull", time.perf_counter())
+    assert state.as_dict()["healthy"] is False
+    assert state.as_dict()["status"] == "error"
+    state.record("push", time.perf_counter())
+    assert state.as_dict()["healthy"] is True and state.as_dict()["status"] == "ok"

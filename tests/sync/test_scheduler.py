@@ -1,0 +1,67 @@
+"""The background worker coalesces a stream of writes into few pushes, yet pushes a lone
+write at once. A replica whose push only counts stands in for the network."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from syncops import scheduler as scheduler_module
+from syncops.replica import Replica
+from syncops.scheduler import SyncScheduler
+
+
+class CountingReplica(Replica):
+    mode = "offline"
+
+    def __init__(self) -> None:
+        super().__init__("unused.db")
+        self.pushed_at: list[float] = []
+        self.pushed = threading.Event()
+
+    def push(self) -> None:
+        self.pushed_at.append(time.monotonic())
+        self.pushed.set()
+
+
+def started_scheduler(idle: float = 0.3) -> tuple[CountingReplica, SyncScheduler]:
+    """A running scheduler, ``idle`` seconds after the push every start makes."""
+    replica = CountingReplica()
+    scheduler = SyncScheduler(replica, interval=3600).start()
+    assert replica.pushed.wait(5)
+    replica.pushed.clear()
+    time.sleep(idle)
+    replica.pushed_at.clear()
+    return replica, scheduler
+
+
+def test_a_stream_of_writes_is_pushed_in_few_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler_module, "MIN_PUSH_INTERVAL", 0.4, raising=False)
+    replica, scheduler = started_scheduler()
+    try:
+        for _ in range(100):  # one write every 10 ms for a second
+            scheduler.notify_write()
+            time.sleep(0.01)
+        time.sleep(0.5)
+    finally:
+        scheduler.stop(flush=False)
+    # At most one push per MIN_PUSH_INTERVAL while writes keep coming, plus the last one;
+    # a push after every 20 ms coalescing window would make about fifty.
+    assert 2 <= len(replica.pushed_at) <= 5, len(replica.pushed_at)
+
+
+def test_a_lone_write_is_pushed_without_waiting_for_the_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scheduler_module, "MIN_PUSH_INTERVAL", 2.0, raising=False)
+    replica, scheduler = started_scheduler(idle=2.5)
+    try:
+        written = time.monotonic()
+        scheduler.notify_write()
+        assert replica.pushed.wait(5)
+    finally:
+        scheduler.stop(flush=False)
+    # The last push (at start) was longer ago than the interval: no wait for it.
+    assert replica.pushed_at[0] - written < 1.5
