@@ -68,6 +68,8 @@ class Replica:
     keeps_pragmas = True
     # Whether a committed local write can still be lost by sync (syncops.journal keeps it).
     journals = False
+    # Whether every thread uses one driver connection (its transaction state is not theirs).
+    shares_connections = False
 
     def __init__(self, path: str, *, url: str | None = None, token: str | None = None) -> None:
         self.path = path
@@ -149,13 +151,18 @@ class LibsqlReplica(Replica):
     """
 
     mode = "replica"
+    # One connection per file, shared by every thread: a write forwarded on one connection of a
+    # replica file while another connection of the same file syncs destroys the file
+    # ("database disk image is malformed"; scripts/probes/libsql_write_sync_race.py), and
+    # taking a lock around both does not help; writes and syncs on one connection do not
+    # break it. Write transactions and syncs queue on write_lock.
+    serializes_writes = True
+    shares_connections = True
     HEALTH_TIMEOUT = 1.0  # seconds; checked before every write (one more round trip)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._sync_connection: Any = None
-        self._idle: list[Any] = []
-        self._idle_lock = threading.Lock()
+        self._sync_connection: Any = None  # the one connection of the file
 
     def check_primary(self) -> None:
         """Raise RemoteUnavailable unless the primary answers its health check."""
@@ -178,19 +185,13 @@ class LibsqlReplica(Replica):
         self.check_primary()
 
     def release(self, connection: Any) -> None:
-        # Kept open: opening a replica connection talks to the primary.
-        if connection.in_transaction:
-            connection.rollback()
-        with self._idle_lock:
-            if self.is_current(connection):
-                self._idle.append(connection)
-                return
-        self.discard(connection)
+        if connection is self._sync_connection and self.is_current(connection):
+            return  # shared: other threads use it (each rolls back its own transaction)
+        self.discard(connection)  # a read-only fallback, or one from before a rebuild
 
     def connect(self) -> Any:
-        with self._idle_lock:
-            if self._idle:
-                return self._idle.pop()
+        if self._sync_connection is not None:
+            return self._sync_connection
         try:
             self.check_primary()
         except RemoteUnavailable as exc:
@@ -200,7 +201,8 @@ class LibsqlReplica(Replica):
             local = super().connect()
             local.execute("PRAGMA query_only = ON")  # never diverge from the primary
             return local
-        connection = self.tag(self._open_replica())
+        with self.lock:
+            connection = self._syncer()
         if self.state.pulls == 0:
             try:
                 self.pull()  # a new replica file holds nothing until its first sync
@@ -221,9 +223,10 @@ class LibsqlReplica(Replica):
         )
 
     def _syncer(self) -> Any:
+        """The file's one connection, opened on first use (the caller holds ``self.lock``)."""
         if self._sync_connection is None:
             try:
-                self._sync_connection = self._open_replica()
+                self._sync_connection = self.tag(self._open_replica())
                 self._sync_connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
             except Exception as exc:
                 self._sync_connection = None
@@ -233,7 +236,7 @@ class LibsqlReplica(Replica):
 
                 folder = quarantine(self.path, reason=f"the local file could not be read: {exc}")
                 logger.error("%s is unreadable (%s); moved to %s.", self.path, exc, folder)
-                self._sync_connection = self._open_replica()
+                self._sync_connection = self.tag(self._open_replica())
         return self._sync_connection
 
     def raw_connection(self) -> Any:
@@ -253,7 +256,8 @@ class LibsqlReplica(Replica):
                 self.check_primary()
                 if check:
                     self.check_remote()
-                self._syncer().sync()
+                with self.write_lock:  # never in the middle of a write transaction
+                    self._syncer().sync()
             except Exception as exc:
                 self.state.record("pull", started, exc)
                 raise _sync_error("Sync with", self, exc) from exc
@@ -272,12 +276,10 @@ class LibsqlReplica(Replica):
             logger.warning("%s", exc)
 
     def close(self) -> None:
-        with self.lock, self._idle_lock:
+        with self.lock:
             self.generation += 1
-            for connection in [*self._idle, self._sync_connection]:
-                if connection is not None:
-                    self.discard(connection)
-            self._idle = []
+            if self._sync_connection is not None:
+                self.discard(self._sync_connection)
             self._sync_connection = None
 
 

@@ -380,7 +380,11 @@ def recovery(
     watcher: Watcher | None = None
     while time.perf_counter() - reset_at < timeout:
         elapsed = time.perf_counter() - reset_at
-        last_state = status.ok("GET", "/api/sync/status")
+        code, answer, _, _ = status.call("GET", "/api/sync/status")
+        if code != 200:  # 503 while the replica's files are being rebuilt
+            time.sleep(0.1)
+            continue
+        last_state = answer
         if healthy_s is None and last_state["healthy"] and last_state["pending_changes"] == 0:
             healthy_s = elapsed
         try:

@@ -124,7 +124,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 
     def _set_autocommit(self, autocommit: bool) -> None:
         self.implicit_transactions = not autocommit
-        if autocommit and self.connection.in_transaction:
+        if autocommit and self.owns_transaction():
             with Database.translated_errors():
                 self.connection.commit()
 
@@ -168,9 +168,18 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             self.holds_write_lock = False
             self.replica.write_lock.release()
 
+    def owns_transaction(self) -> bool:
+        """Whether the driver connection's open transaction is this wrapper's: on a connection
+        shared by threads (replica mode) only the holder of the write lock has one."""
+        if self.connection is None or not self.connection.in_transaction:
+            return False
+        return self.holds_write_lock or not self.replica.shares_connections
+
     def _commit(self) -> None:
         try:
-            if self.connection is not None:
+            if self.connection is not None and (
+                self.owns_transaction() or not self.replica.shares_connections
+            ):
                 with self.wrap_database_errors, Database.translated_errors():
                     self.connection.commit()
         finally:
@@ -180,7 +189,9 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
     def _rollback(self) -> None:
         self.wrote = False
         try:
-            if self.connection is not None:
+            if self.connection is not None and (
+                self.owns_transaction() or not self.replica.shares_connections
+            ):
                 with self.wrap_database_errors, Database.translated_errors():
                     self.connection.rollback()
         finally:
@@ -278,7 +289,7 @@ class CursorWrapper:
         self._rows = None
         changes = bool(_CHANGE.match(sql))
         with Database.translated_errors():
-            if not connection.in_transaction:
+            if not self.wrapper.owns_transaction():
                 if self.wrapper.implicit_transactions:
                     connection.execute("BEGIN")
                 elif _WRITE.match(sql):
@@ -289,7 +300,7 @@ class CursorWrapper:
             cursor = self._execute(sql, args)
         if changes:
             self.wrapper.wrote = True
-            if not connection.in_transaction:  # DDL in autocommit
+            if not self.wrapper.owns_transaction():  # DDL in autocommit
                 self.wrapper.committed_write()
         return cursor
 

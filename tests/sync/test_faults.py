@@ -66,7 +66,7 @@ def burst(
         key = f"{prefix}-{index}"
         try:
             status = api(url, "POST", path, token, {"key": key, "title": key}, 2)[0]
-        except OSError:
+        except (OSError, ValueError):  # refused, reset, or a response cut short by the kill
             return
         if status == 201:
             acknowledged.append(key)

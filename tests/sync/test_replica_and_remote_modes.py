@@ -72,3 +72,50 @@ def test_replica_refuses_writes_fast_and_keeps_reading_while_the_primary_hangs(
             sqld_server.resume()
         status, _ = api(url_a, "POST", path, demo.token, {"key": "x", "title": "X"})
         assert status == 201
+
+
+def test_writes_and_syncs_of_one_replica_file_keep_it_intact(sqld_server: Server, tmp_path: Path):
+    """Writes on the connection the replica hands out, under the backend's write lock, in
+    one thread, and the replica's pulls in another, for 3 s: the file survives. With a
+    connection of its own for syncing, it broke within seconds
+    (scripts/probes/libsql_write_sync_race.py)."""
+    import threading
+    import time
+
+    from syncops.replica import LibsqlReplica
+
+    replica = LibsqlReplica(str(tmp_path / "replica.db"), url=sqld_server.url)
+    writer = replica.connect()
+    writer.execute("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)")
+    errors: list[str] = []
+    stop = time.monotonic() + 3
+
+    def write() -> None:
+        index = 0
+        while time.monotonic() < stop and not errors:
+            connection = replica.connect()
+            with replica.write_lock:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    connection.execute("INSERT INTO t VALUES (?, 'v')", (f"row-{index}",))
+                    connection.execute("COMMIT")
+                except Exception as exc:
+                    errors.append(f"write: {exc}")
+            replica.release(connection)
+            index += 1
+
+    def pull() -> None:
+        while time.monotonic() < stop and not errors:
+            try:
+                replica.pull(check=False)
+            except Exception as exc:
+                errors.append(f"pull: {exc}")
+
+    threads = [threading.Thread(target=write), threading.Thread(target=pull)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert writer.execute("SELECT COUNT(*) FROM t").fetchall()[0][0] > 10
+    replica.close()
