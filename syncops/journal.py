@@ -1,26 +1,32 @@
 """The write journal: local writes kept outside the replica until the remote holds them.
 
-``track()`` is called inside the transaction of every journaled write (before it commits);
-the entry becomes ``committed`` when the transaction commits, ``pushed`` after a push that
-included it succeeded, and is deleted by the domain (``resolve()``) once a pull showed what
-became of it. Only replicas that can lose a committed write journal (offline mode); in the
-other modes ``track()`` does nothing.
+``track()`` is called inside the transaction of every journaled write, before it commits,
+and costs one small insert into the local ``syncops`` file. The entry is *pending* until a
+sync finds its row committed in the replica (``promote()``, run at the start of every push
+and pull, before either can lose the row), *committed* until a push that carried it
+succeeds, then *pushed*; the domain deletes it (``resolve()``) once a pull showed what became
+of it. A pending entry whose row never appears was rolled back and is dropped. Only replicas
+that can lose a committed write journal (offline mode); elsewhere ``track()`` does nothing.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connections
+from django.utils import timezone
 
 from syncops.models import JournalEntry
 from syncops.replica import replica_for
 from syncops.router import LOCAL_DB
 
 State = JournalEntry.State
+ROLLED_BACK_AFTER = timedelta(minutes=1)  # no transaction holds the write lock this long
 _ready = False
 _ready_lock = threading.Lock()
 
@@ -42,44 +48,44 @@ def enabled(using: str = "default") -> bool:
 
 def track(key: str, table: str, payload: dict[str, Any], *, using: str = "default") -> None:
     """Journal a write whose transaction on ``using`` is open now and that adds the row ``key``
-    to ``table`` (how a restarted process tells whether it committed). A no-op where a
-    committed write cannot be lost."""
+    to ``table`` (how a sync tells that it committed). A no-op where a committed write cannot
+    be lost."""
     if not enabled(using):
         return
     _prepare()
     JournalEntry.objects.create(
         key=key, payload={**payload, "table": table}, state=State.PENDING, pid=os.getpid()
     )
-    transaction.on_commit(
-        lambda: JournalEntry.objects.filter(key=key, state=State.PENDING).update(
-            state=State.COMMITTED
-        ),
-        using=using,
-    )
 
 
-def settle_pending(using: str = "default") -> int:
-    """Decide entries left pending by a process that died between its write and the commit
-    mark: the write committed when its row (``payload["table"]``, id ``key``) exists. Run
-    before the first sync of a process. Returns how many were dropped (never committed)."""
+def promote(connection: Any) -> None:
+    """Mark pending entries whose row is committed in the replica (read on ``connection``, a
+    driver connection that sees committed data only); drop those rolled back long ago."""
     _prepare()
-    connection = connections[using]
-    dropped = 0
-    for entry in JournalEntry.objects.filter(state=State.PENDING).exclude(pid=os.getpid()):
-        table = connection.ops.quote_name(str(entry.payload.get("table", "")))
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s", [entry.key])
-            committed = cursor.fetchone() is not None
-        if committed:
-            JournalEntry.objects.filter(pk=entry.pk).update(state=State.COMMITTED)
-        else:
-            entry.delete()
-            dropped += 1
-    return dropped
+    pending = list(JournalEntry.objects.filter(state=State.PENDING))
+    if not pending:
+        return
+    keys_by_table: dict[str, list[str]] = defaultdict(list)
+    for entry in pending:
+        keys_by_table[str(entry.payload.get("table", ""))].append(entry.key)
+    found: set[str] = set()
+    for table, keys in keys_by_table.items():
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = connection.execute(
+                f'SELECT id FROM "{table}" WHERE id IN ({marks})', tuple(chunk)
+            ).fetchall()
+            found.update(row[0] for row in rows)
+    committed = [entry.pk for entry in pending if entry.key in found]
+    JournalEntry.objects.filter(pk__in=committed).update(state=State.COMMITTED)
+    cutoff = timezone.now() - ROLLED_BACK_AFTER
+    rolled_back = [e.pk for e in pending if e.key not in found and e.created_at < cutoff]
+    JournalEntry.objects.filter(pk__in=rolled_back, state=State.PENDING).delete()
 
 
 def committed_ids() -> list[int]:
-    """Entries a push starting now will carry (taken before the push)."""
+    """Entries a push starting now carries (after ``promote()``)."""
     _prepare()
     return list(JournalEntry.objects.filter(state=State.COMMITTED).values_list("id", flat=True))
 
@@ -98,10 +104,3 @@ def pushed() -> list[JournalEntry]:
 
 def resolve(key: str) -> None:
     JournalEntry.objects.filter(key=key).delete()
-
-
-def counts() -> dict[str, int]:
-    result = {state: 0 for state in State.values}
-    for state in JournalEntry.objects.values_list("state", flat=True):
-        result[state] += 1
-    return result

@@ -120,6 +120,13 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
             # A recovery that failed half-way left its old copy unmerged: finish that one.
             report.folder = replica.unmerged_copy
             if report.folder is None:
+                if replica.journals:  # the journal must know every write the old file holds
+                    from syncops import journal
+
+                    try:
+                        journal.promote(replica.raw_connection())
+                    except Exception:
+                        logger.exception("Could not read the journaled writes of %s", replica.path)
                 replica.close()
                 report.folder = quarantine(replica.path, reason=reason)
                 replica.unmerged_copy = report.folder

@@ -420,6 +420,7 @@ class TursoReplica(Replica):
         started = time.perf_counter()
         with self.lock:
             try:
+                journal.promote(self._sync_connection)  # first: it needs no network
                 self.check_remote()
                 carried = journal.committed_ids()  # committed before the push: it carries them
                 self._sync_connection.push()
@@ -431,12 +432,14 @@ class TursoReplica(Replica):
             self._refresh_stats()
 
     def pull(self) -> bool:
+        from syncops import journal
         from syncops.signals import pulled
 
         self._ensure_open_for_sync()
         started = time.perf_counter()
         with self.lock:
             try:
+                journal.promote(self._sync_connection)  # before a pull can drop a row
                 self.check_remote()
                 changed = self._pull_then_apply()
             except Exception as exc:

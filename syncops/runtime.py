@@ -89,12 +89,8 @@ def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
     if start_worker:
         try:
             prepare_local_database()
-            if replica.journals:
-                from syncops import journal
-
-                journal.settle_pending()
         except Exception:
-            logger.exception("Could not prepare the local sync event log and journal")
+            logger.exception("Could not prepare the local sync event log")
         scheduler = SyncScheduler(
             replica, interval=settings.TURSO_SYNC_INTERVAL, on_event=record_event
         )
