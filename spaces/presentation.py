@@ -24,6 +24,7 @@ class ThoughtNode:
     incoming: list[Link] = field(default_factory=list)
     edit_url: str = ""
     delete_url: str = ""
+    detail_url: str = ""
 
     @property
     def metadata_json(self) -> str:
@@ -43,8 +44,14 @@ def thought_tree(
 ) -> list[ThoughtNode]:
     """Top-level thoughts with their descendants, in the order given (position, then key)."""
     edit_url, delete_url = key_url("thought-edit", space_id), key_url("thought-delete", space_id)
+    detail_url = key_url("thought-detail", space_id)
     nodes = {
-        t.pk: ThoughtNode(t, edit_url=edit_url(t.key), delete_url=delete_url(t.key))
+        t.pk: ThoughtNode(
+            t,
+            edit_url=edit_url(t.key),
+            delete_url=delete_url(t.key),
+            detail_url=detail_url(t.key),
+        )
         for t in thoughts
     }
     for link in links:

@@ -26,6 +26,7 @@ from typing import Any
 
 from syncops import epoch
 from syncops import remote as remote_sql
+from syncops.state import utc_now
 
 logger = logging.getLogger("syncops")
 
@@ -149,15 +150,11 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
         except SyncError as exc:
             report.push_error = str(exc)
     report.duration_ms = (time.perf_counter() - started) * 1000
-    replica.state.update(last_recovery=report.summary(), last_recovery_at=_now())
+    replica.state.update(last_recovery=report.summary(), last_recovery_at=utc_now())
     replica.state.update(recoveries=replica.state.recoveries + 1)
     logger.warning("%s", report.summary())
     recovered.send(sender=type(replica), replica=replica, report=report)
     return report
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def user_tables(connection: Any) -> list[str]:

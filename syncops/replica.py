@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from syncops import epoch
-from syncops import remote as remote_sql
 from syncops.remote import RemoteError
-from syncops.state import SyncState, redact_url
+from syncops.state import SyncState, redact_url, utc_now
 
 # libSQL's replicator logs every handshake at INFO on stderr; keep warnings and errors only.
 os.environ.setdefault("RUST_LOG", "error")
@@ -48,10 +47,6 @@ class Diverged(SyncError):
     """The remote no longer holds the history this replica synced with (reset, replaced, or
     a libSQL frame mismatch), or the local file is unreadable: syncing on would mix two
     histories, so the replica must be recovered (syncops.recovery)."""
-
-    def __init__(self, message: str, *, remote_empty: bool = False) -> None:
-        super().__init__(message)
-        self.remote_empty = remote_empty
 
 
 class RemoteUnavailable(Exception):
@@ -116,6 +111,17 @@ class Replica:
 
     def check_remote(self) -> None:
         """Raise Diverged when the remote is no longer the copy this replica synced with."""
+
+    def quarantined(self, folder: Path, error: BaseException) -> None:
+        """The local file was unreadable and moved to ``folder``; a new copy is being built."""
+        message = (
+            f"{self.path} could not be read ({error}); it was moved to {folder} and the "
+            "replica rebuilt from the remote; writes journaled here are replayed."
+        )
+        logger.error("%s", message)
+        self.state.update(
+            last_recovery=message, recoveries=self.state.recoveries + 1, last_recovery_at=utc_now()
+        )
 
     def raw_connection(self) -> Any:
         """A driver connection for syncops' own maintenance (recovery), current generation."""
@@ -235,7 +241,7 @@ class LibsqlReplica(Replica):
                 from syncops.recovery import quarantine
 
                 folder = quarantine(self.path, reason=f"the local file could not be read: {exc}")
-                logger.error("%s is unreadable (%s); moved to %s.", self.path, exc, folder)
+                self.quarantined(folder, exc)
                 self._sync_connection = self.tag(self._open_replica())
         return self._sync_connection
 
@@ -288,6 +294,9 @@ class RemoteReplica(Replica):
 
     mode = "remote"
     keeps_pragmas = False
+    # Over a slow link, two writing transactions of one process (a request and the
+    # embedding worker) contended on the primary until one timed out: queue them here.
+    serializes_writes = True
 
     def connect(self) -> Any:
         import libsql_experimental as libsql
@@ -316,8 +325,6 @@ class TursoReplica(Replica):
         self._idle: list[Any] = []
         self._idle_lock = threading.Lock()
         self.scheduler: Any = None
-        # Set when opening found the local file unreadable and moved it aside.
-        self.quarantined_on_open: Path | None = None
 
     def _open(self) -> None:
         import turso.lib_sync as lib_sync
@@ -332,8 +339,7 @@ class TursoReplica(Replica):
             from syncops.recovery import quarantine
 
             folder = quarantine(self.path, reason=f"the local file could not be opened: {exc}")
-            logger.error("%s is unreadable (%s); moved to %s, rebuilding.", self.path, exc, folder)
-            self.quarantined_on_open = folder
+            self.quarantined(folder, exc)
             first = self._connect_sync(lib_sync)
         first.execute("PRAGMA busy_timeout = 5000")
         self._database, self._http = first._sync, first._http_ctx
@@ -540,23 +546,14 @@ def compare_epochs(replica: Replica, local: str | None) -> None:
     if seen is None:
         return  # the remote has not had this replica's data yet
     if found is None:
-        empty = not remote_sql.query(replica.url, replica.token, _USER_TABLES)
         raise Diverged(
             f"The remote {replica.state.remote_url} no longer holds the data this replica "
-            f"synced with (epoch {seen}): it was reset"
-            + (" to an empty database." if empty else "."),
-            remote_empty=empty,
+            f"synced with (epoch {seen}): it was reset."
         )
     raise Diverged(
         f"The remote {replica.state.remote_url} now holds another copy of the data (epoch "
         f"{found}; this replica synced with {seen}): it was replaced or reseeded."
     )
-
-
-_USER_TABLES = (
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-    "AND name NOT LIKE 'turso_%' AND name NOT LIKE '__turso%' AND name NOT LIKE 'libsql_%'"
-)
 
 
 def _bound_turso_network_calls(lib_sync: types.ModuleType) -> None:

@@ -19,7 +19,7 @@ def redact_url(url: str | None) -> str | None:
     return _CREDENTIALS.sub("", url).split("?", 1)[0]
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
@@ -60,7 +60,7 @@ class SyncState:
         duration_ms = (time.perf_counter() - started) * 1000
         with self._lock:
             if error is None:
-                setattr(self, f"last_{kind}_at", _now())
+                setattr(self, f"last_{kind}_at", utc_now())
                 setattr(self, f"last_{kind}_ms", round(duration_ms, 2))
                 if kind == "push":
                     self.pushes += 1
@@ -72,7 +72,7 @@ class SyncState:
                     self.status = "ok"
             else:
                 self.last_error = f"{kind} failed: {error}"
-                self.last_error_at = _now()
+                self.last_error_at = utc_now()
                 self._failing.add(kind)
                 self.consecutive_failures += 1
                 self.status = "error"

@@ -161,6 +161,12 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
                 "database is busy: another write in this process held the lock for "
                 f"{self.busy_timeout * 2:g} s; retry the request."
             )
+        if self.connection is not None and not replica.is_current(self.connection):
+            # Opened before a recovery rebuilt the files: a write here would go to the old copy.
+            self.replica.write_lock.release()
+            raise Database.OperationalError(
+                "The local replica was rebuilt while this request ran; retry the request."
+            )
         self.holds_write_lock = True
 
     def release_write_lock(self) -> None:

@@ -54,3 +54,18 @@ def test_strangers_get_404(stranger, space, concurrent_edit):
 def test_the_live_fragment_carries_the_banner(viewer, space, concurrent_edit):
     fragment = logged_in(viewer).get(f"/spaces/{space.id}/live/").content.decode()
     assert 'id="conflict-banner" hx-swap-oob="true"' in fragment and "review it" in fragment
+
+
+def test_the_admin_lists_conflicts_and_restores_them(owner, space, concurrent_edit):
+    owner.is_staff = owner.is_superuser = True
+    owner.save()
+    client = Client()
+    client.force_login(owner)
+    listing = client.get("/admin/spaces/conflict/").content.decode()
+    assert "Changed on two replicas at once" in listing and "idea" in listing
+    response = client.post(
+        "/admin/spaces/conflict/",
+        {"action": "restore", "_selected_action": [concurrent_edit.id]},
+    )
+    assert response.status_code == 302
+    assert Thought.objects.get(key="idea").title == "Lost title"

@@ -147,3 +147,31 @@ def test_an_unreadable_local_file_is_rebuilt_and_unpushed_writes_are_replayed(tm
         assert count(c) == count(a)
     finally:
         server.stop()
+
+
+def test_resync_prefer_local_puts_the_local_copy_over_a_replaced_remote(tmp_path: Path):
+    remote_file = tmp_path / "remote" / "remote.db"
+    server = start_turso_sync_server(remote_file)
+    port = server.port
+    a = sync_env(tmp_path, "a", "offline", server.url)
+    prepare_database(a)
+    manage(a, "sync")
+    try:
+        server.stop()
+        shutil.move(remote_file.parent, tmp_path / "old-remote")
+        server = start_turso_sync_server(remote_file, port=port)  # replaced...
+        b = sync_env(tmp_path, "b", "offline", server.url)
+        prepare_database(b)  # ...and filled from another copy
+        manage(b, "sync")
+        rows_a, rows_b = count(a), count(b)
+        plan = manage(a, "resync", "--dry-run")
+        assert "nothing was changed" in plan and "remote epoch" in plan
+        assert not quarantined(a)
+        output = manage(a, "resync", "--prefer", "local")
+        assert "Rebuilt" in output and "wrote the local copy" in output
+        assert quarantined(a)
+        c = sync_env(tmp_path, "c", "offline", server.url)
+        manage(c, "migrate", "--noinput")
+        assert count(c) == count(a) == rows_a + rows_b  # both copies' thoughts, nothing lost
+    finally:
+        server.stop()
