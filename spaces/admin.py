@@ -222,9 +222,9 @@ class ProposalAdmin(admin.ModelAdmin):
 @admin.register(Conflict)
 class ConflictAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "space", "thought_key", "actor_name", "status"]
-    list_filter = ["status", "kind", "space"]
+    list_filter = ["kind", "space"]
     search_fields = ["thought_key", "detail", "actor_name"]
-    list_select_related = ["space"]
+    list_select_related = ["space", "resolution"]
     actions = ["restore", "dismiss"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

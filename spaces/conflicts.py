@@ -30,14 +30,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import close_old_connections, transaction
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from spaces import services
 from spaces.errors import Conflict as ConflictError
 from spaces.errors import InvalidInput
 from spaces.events import emit_on_commit
-from spaces.models import Conflict, HistoryEntry, Link, Space, Thought
+from spaces.models import Conflict, ConflictResolution, HistoryEntry, Link, Space, Thought
 from syncops import journal
 
 logger = logging.getLogger("spaces")
@@ -173,10 +172,9 @@ def _check_open(conflict: Conflict) -> None:
 
 
 def _resolve(conflict: Conflict, *, actor: Any, status: str) -> None:
-    conflict.status = status
-    conflict.resolved_by = actor
-    conflict.resolved_at = timezone.now()
-    conflict.save(update_fields=["status", "resolved_by", "resolved_at"])
+    conflict.resolution = ConflictResolution.objects.create(
+        conflict=conflict, status=status, resolved_by=actor
+    )
     services._record(
         space=conflict.space,
         action=Action.CONFLICT_RESOLVED,

@@ -233,7 +233,6 @@ class Conflict(models.Model):
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="conflicts")
     thought_key = models.CharField(max_length=80, blank=True, default="")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     action = models.CharField(max_length=20, help_text="What the lost write did.")
     lost = models.JSONField(null=True, blank=True, help_text="The version that lost.")
     kept = models.JSONField(null=True, blank=True, help_text="What won, when recorded.")
@@ -241,21 +240,52 @@ class Conflict(models.Model):
     actor_name = models.CharField(max_length=150, blank=True, default="")
     lost_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["space", "status"], name="conflict_space_status")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.thought_key or self.action}"
 
     @property
+    def decision(self) -> ConflictResolution | None:
+        try:
+            return self.resolution  # type: ignore[no-any-return]
+        except ConflictResolution.DoesNotExist:
+            return None
+
+    @property
+    def status(self) -> str:
+        return self.decision.status if self.decision else self.Status.OPEN
+
+    @property
     def is_open(self) -> bool:
-        return self.status == self.Status.OPEN
+        return self.decision is None
+
+    @property
+    def resolved_by(self) -> Any:
+        return self.decision.resolved_by if self.decision else None
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        return self.decision.resolved_at if self.decision else None
+
+
+class ConflictResolution(models.Model):
+    """How a conflict was closed. A row of its own, not fields of the conflict: a replica that
+    records the same conflict late rewrites the conflict's row, and must not reopen it."""
+
+    conflict = models.OneToOneField(
+        Conflict, primary_key=True, on_delete=models.CASCADE, related_name="resolution"
+    )
+    status = models.CharField(max_length=10, choices=Conflict.Status.choices)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.conflict_id} {self.status}"
 
 
 class ApiToken(models.Model):

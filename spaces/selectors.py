@@ -111,8 +111,10 @@ def agent_session_get(*, user: Any, session_id: str) -> AgentSession:
 
 def conflict_list(*, space: Space, status: str | None = "open") -> QuerySet[Conflict]:
     """The space's conflicts, newest first; ``status`` None for all of them."""
-    conflicts = space.conflicts.select_related("resolved_by")
-    return conflicts.filter(status=status) if status else conflicts
+    conflicts = space.conflicts.select_related("resolution__resolved_by")
+    if status == Conflict.Status.OPEN:
+        return conflicts.filter(resolution__isnull=True)
+    return conflicts.filter(resolution__status=status) if status else conflicts
 
 
 def conflict_get(*, space: Space, conflict_id: str) -> Conflict:
@@ -123,5 +125,5 @@ def conflict_get(*, space: Space, conflict_id: str) -> Conflict:
 
 
 def open_conflict_count(*, space: Space, thought_key: str | None = None) -> int:
-    conflicts = space.conflicts.filter(status=Conflict.Status.OPEN)
+    conflicts = space.conflicts.filter(resolution__isnull=True)
     return conflicts.filter(thought_key=thought_key).count() if thought_key else conflicts.count()

@@ -22,7 +22,7 @@ RESOLVED_SHOWN = 20
 def space_conflicts(request: HttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id)
     role = space.user_role  # type: ignore[attr-defined]
-    resolved = selectors.conflict_list(space=space, status=None).exclude(status="open")
+    resolved = selectors.conflict_list(space=space, status=None).filter(resolution__isnull=False)
     context = {
         "space": space,
         "can_edit": role in ("owner", "editor"),
