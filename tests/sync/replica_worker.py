@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -19,6 +20,7 @@ def main() -> None:
 
     from spaces import services
     from spaces.errors import ServiceError
+    from spaces.events import change_committed
     from spaces.models import Conflict, HistoryEntry, Space, Thought
     from syncops.replica import replica_for
     from syncops.runtime import ensure_started, run_sync
@@ -26,6 +28,14 @@ def main() -> None:
     replica = replica_for(connections["default"].settings_dict)
     ensure_started(replica)
     user = User.objects.get(username="demo")
+    main_thread = threading.get_ident()
+    made: list[str] = []  # history ids of the changes this thread committed (not the worker's)
+
+    def committed(sender: Any = None, *, event: dict[str, Any], **kwargs: Any) -> None:
+        if threading.get_ident() == main_thread and event.get("history_id"):
+            made.append(event["history_id"])
+
+    change_committed.connect(committed, weak=False)
 
     def thought(space: Space, key: str) -> Thought:
         return Thought.objects.get(space=space, key=key)
@@ -91,7 +101,7 @@ def main() -> None:
             services.link_delete(space=space, actor=user, link_id=link.pk)
         else:
             return {"ok": False, "error": f"unknown op {op!r}"}
-        return {"ok": True}
+        return {"ok": True, "history_id": made[-1]}
 
     for line in sys.stdin:
         try:
