@@ -73,3 +73,17 @@ class ApiClient:
 @pytest.fixture
 def api_as() -> Any:
     return ApiClient
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that touches the database may also use the local ``syncops`` file: in
+    offline mode (scripts/with_remote.py) each write is journaled there."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and "databases" in marker.kwargs:
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        if marker is None and "db" not in getattr(item, "fixturenames", ()):
+            continue  # no database (fixturenames holds every fixture it uses, indirectly too)
+        databases = pytest.mark.django_db(**{**kwargs, "databases": ["default", "syncops"]})
+        item.add_marker(databases, append=False)  # ahead of the marker it copies
