@@ -358,7 +358,7 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
             if sibling.action == Action.NODE_UPDATED and content(sibling.after) != content(after):
                 _conflict(
                     sibling.pk,
-                    {**_payload_of(sibling)},
+                    _payload_of(sibling),
                     space,
                     outcome,
                     kind=Kind.CONCURRENT_EDIT,

@@ -78,6 +78,7 @@ class Replica:
         self.generation = 0
         self._generations: dict[int, int] = {}  # id(connection) -> generation it was opened in
         self.unmerged_copy: Path | None = None  # a quarantined copy a failed recovery left
+        self.seen_epoch: str | None = None  # the remote's epoch, as last written to <db>-epoch
 
     @property
     def syncs(self) -> bool:
@@ -111,6 +112,15 @@ class Replica:
 
     def check_remote(self) -> None:
         """Raise Diverged when the remote is no longer the copy this replica synced with."""
+        if not self.syncs:
+            return
+        with self.lock:
+            local = epoch.local(self.epoch_connection())
+        compare_epochs(self, local)
+
+    def epoch_connection(self) -> Any:
+        """The driver connection the local epoch is read on (syncing replicas)."""
+        raise NotImplementedError
 
     def quarantined(self, folder: Path, error: BaseException) -> None:
         """The local file was unreadable and moved to ``folder``; a new copy is being built."""
@@ -250,10 +260,8 @@ class LibsqlReplica(Replica):
             self.check_primary()
             return self._syncer()
 
-    def check_remote(self) -> None:
-        with self.lock:
-            local = epoch.local(self._syncer())
-        compare_epochs(self, local)
+    def epoch_connection(self) -> Any:
+        return self._syncer()
 
     def pull(self, *, check: bool = True) -> bool:
         started = time.perf_counter()
@@ -284,6 +292,7 @@ class LibsqlReplica(Replica):
     def close(self) -> None:
         with self.lock:
             self.generation += 1
+            self.seen_epoch = None
             if self._sync_connection is not None:
                 self.discard(self._sync_connection)
             self._sync_connection = None
@@ -414,10 +423,8 @@ class TursoReplica(Replica):
         except Exception as exc:
             raise SyncError(f"Cannot open the offline replica {self.path}: {exc}") from exc
 
-    def check_remote(self) -> None:
-        with self.lock:
-            local = epoch.local(self._sync_connection)
-        compare_epochs(self, local)
+    def epoch_connection(self) -> Any:
+        return self._sync_connection
 
     def push(self) -> None:
         from syncops import journal
@@ -496,6 +503,7 @@ class TursoReplica(Replica):
     def close(self) -> None:
         with self.lock, self._idle_lock:
             self.generation += 1
+            self.seen_epoch = None
             for connection in [*self._idle, self._sync_connection]:
                 if connection is not None:
                     self.discard(connection)
@@ -539,8 +547,9 @@ def compare_epochs(replica: Replica, local: str | None) -> None:
         raise SyncError(f"Cannot reach {replica.state.remote_url}: {exc}") from exc
     marker = Path(f"{replica.path}-epoch")
     if found == local:
-        if not marker.exists() or marker.read_text().strip() != local:
+        if replica.seen_epoch != local:  # written when it changes, not on every sync
             marker.write_text(local + "\n")
+            replica.seen_epoch = local
         return
     seen = marker.read_text().strip() if marker.exists() else None
     if seen is None:
