@@ -10,7 +10,10 @@ from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.models import aggregates, functions, lookups
 from django.db.models.expressions import DurationExpression, Value
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.sql import compiler
+
+from syncops.ids import new_integer_id
 
 from .regex import translate
 
@@ -227,7 +230,22 @@ class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):  # type: ignore[misc]
 
 
 class SQLInsertCompiler(NativeSQLMixin, compiler.SQLInsertCompiler):  # type: ignore[misc]
-    pass
+    def execute_sql(self, returning_fields: Any = None) -> Any:
+        if self.connection.settings_dict["OPTIONS"].get("replica_safe_ids", True):
+            _assign_integer_ids(self.query)
+        return super().execute_sql(returning_fields)
+
+
+def _assign_integer_ids(query: Any) -> None:
+    """Give rows of a model with an auto-increment key an id of syncops.ids before they are
+    inserted: the engine's next integer would be the same on two offline replicas."""
+    pk = query.get_meta().pk
+    if not isinstance(pk, AutoFieldMixin) or pk in query.fields or query.raw:
+        return
+    for obj in query.objs:
+        if getattr(obj, pk.attname) is None:
+            setattr(obj, pk.attname, new_integer_id())
+    query.fields = [pk, *query.fields]
 
 
 class SQLDeleteCompiler(NativeSQLMixin, compiler.SQLDeleteCompiler):  # type: ignore[misc]
