@@ -6,14 +6,13 @@ class SpacesConfig(AppConfig):
     verbose_name = "Thought spaces"
 
     def ready(self) -> None:
-        from spaces import conflicts, indexing, live
+        from spaces import indexing, live, reconcile
         from spaces.events import change_committed
-        from syncops.signals import pulled
 
         # Live updates: each committed change goes to the open pages of its space.
         change_committed.connect(live.relay_change, dispatch_uid="spaces.live.relay_change")
-        # After each pull: decide what became of the journaled local writes.
-        pulled.connect(conflicts.on_pulled, dispatch_uid="spaces.conflicts.on_pulled")
+        # How each of the domain's tables reconciles a write lost to another replica.
+        reconcile.register_policies()
         # Embeddings for search: created and edited thoughts, embedded in the background.
         change_committed.connect(
             indexing.queue_embedding, dispatch_uid="spaces.indexing.queue_embedding"

@@ -223,6 +223,7 @@ class Conflict(models.Model):
         EDIT_OF_DELETED = "edit_of_deleted", "Changed here, deleted on another replica"
         DUPLICATE_KEY = "duplicate_key", "Same key created on two replicas"
         DROPPED = "dropped", "Refused by the remote"
+        DANGLING = "dangling", "Made against a thought deleted on another replica"
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -230,7 +231,10 @@ class Conflict(models.Model):
         DISMISSED = "dismissed"
 
     id = models.CharField(primary_key=True, max_length=26, editable=False)
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="conflicts")
+    # None for a conflict about accounts (two replicas creating one username).
+    space = models.ForeignKey(
+        Space, null=True, blank=True, on_delete=models.CASCADE, related_name="conflicts"
+    )
     thought_key = models.CharField(max_length=80, blank=True, default="")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     action = models.CharField(max_length=20, help_text="What the lost write did.")

@@ -36,7 +36,6 @@ from spaces.models import (
     Space,
     Thought,
 )
-from syncops import journal
 
 logger = logging.getLogger("spaces")
 Action = HistoryEntry.Action
@@ -126,22 +125,6 @@ def _record(
         proposal=credit.proposal,
         base_version=base_version,
     )
-    # Kept outside the replica too, until the remote is known to hold it (spaces.conflicts).
-    journal.track(
-        entry.pk,
-        HistoryEntry._meta.db_table,
-        {
-            "space_id": space.pk,
-            "action": str(action),
-            "thought_key": thought_key,
-            "before": before,
-            "after": after,
-            "base_version": base_version,
-            "actor_id": getattr(actor, "pk", None),
-            "actor_name": entry.actor_name,
-            "created_at": entry.created_at.isoformat(),
-        },
-    )
     emit_on_commit(
         {
             "type": action,
@@ -211,6 +194,7 @@ def space_share(*, space: Space, actor: Any, username: str, role: str | None) ->
         raise InvalidInput(f"role must be one of: {', '.join(Role.values)}.")
     with transaction.atomic():
         membership = None
+        previous = space.memberships.filter(user=user).values_list("role", flat=True).first()
         if role is None:
             space.memberships.filter(user=user).delete()
         else:
@@ -221,6 +205,7 @@ def space_share(*, space: Space, actor: Any, username: str, role: str | None) ->
             space=space,
             action=Action.SPACE_SHARED,
             actor=actor,
+            before={"user": username, "role": previous},
             after={"user": username, "role": role},
         )
     return membership

@@ -74,3 +74,33 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+@register()
+def check_reconciliation_policies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every replicated table says how a write lost to another replica is reconciled, and no
+    replicated table gets ids that two replicas could both assign."""
+    from syncops.reconcile import policy_for, replicated_tables
+
+    problems: list[CheckMessage] = [
+        Error(
+            f"The replicated table {table} has no reconciliation policy: a write to it that "
+            "another replica overwrites or drops would be lost without a trace.",
+            hint="Declare one in its app's ready() with syncops.reconcile.register(): "
+            "replay_row, derived, or a policy of its own.",
+            id="syncops.E010",
+        )
+        for table in replicated_tables()
+        if policy_for(table) is None
+    ]
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if options.get("mode") in ("replica", "offline") and not options.get("replica_safe_ids", True):
+        problems.append(
+            Error(
+                "replica_safe_ids is off for a syncing database: auto-increment keys (users, "
+                "groups, the admin log) would be assigned alike by two replicas.",
+                hint="Remove OPTIONS['replica_safe_ids'] from DATABASES['default'].",
+                id="syncops.E011",
+            )
+        )
+    return problems

@@ -35,22 +35,20 @@ class SyncEvent(models.Model):
 
 
 class JournalEntry(models.Model):
-    """A local write (offline mode) that the remote is not yet known to hold.
+    """One row a local transaction changed (offline mode), kept until reconciled.
 
-    The Turso sync engine can drop a local transaction (a push refused for a UNIQUE
-    constraint) or overwrite it (last push wins) without a trace, and a history row committed
-    with it is no safer. So every journaled write is also kept here, outside the replicated
-    file, written before its transaction commits and marked after; the domain reconciles
-    pushed entries after each pull and deletes them once it has decided what became of them.
+    Captured from the sync engine's change log before every push and pull (syncops.journal),
+    outside the replicated file: the engine can drop or overwrite a committed local write
+    without a trace. ``payload``: table, op (insert/update/delete), row (its primary key),
+    txn (the local transaction), before and after (the row's columns).
     """
 
     class State(models.TextChoices):
-        PENDING = "pending"  # its transaction has not committed (yet)
         COMMITTED = "committed"  # committed locally, not pushed
         PUSHED = "pushed"  # a push that included it succeeded; reconciled after the next pull
 
     key = models.CharField(max_length=64, unique=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.COMMITTED)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     pid = models.IntegerField(null=True, blank=True)
@@ -60,4 +58,15 @@ class JournalEntry(models.Model):
         verbose_name_plural = "journal entries"
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.state})"
+        payload = self.payload
+        return f"{payload.get('op')} {payload.get('table')} {payload.get('row')} ({self.state})"
+
+
+class JournalCursor(models.Model):
+    """How far the journal has read a replica file's change log (syncops.journal)."""
+
+    path = models.CharField(max_length=1000, unique=True)
+    change_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.path} at change {self.change_id}"

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncops import epoch
+from syncops import epoch, tombstones
 from syncops import remote as remote_sql
 from syncops.state import utc_now
 
@@ -61,13 +61,31 @@ def quarantine_dir(database_path: str) -> Path:
 
 
 def quarantine(database_path: str, *, reason: str) -> Path:
-    """Move every local file of the replica into a new timestamped folder; return it."""
+    """Move every local file of the replica into a new timestamped folder; return it. The
+    journal first takes every change the moved copy's change log holds (syncops.journal): the
+    new file starts a change log of its own."""
     target = quarantine_dir(database_path)
     target.mkdir(parents=True, exist_ok=False)
     for path in replica_files(database_path):
         shutil.move(str(path), target / path.name)
     (target / "REASON.txt").write_text(f"{reason}\nfrom {database_path}\n")
+    _journal_old_copy(target / Path(database_path).name, database_path)
     return target
+
+
+def _journal_old_copy(old_path: Path, database_path: str) -> None:
+    from syncops import journal
+
+    old = read_old_copy(old_path)
+    try:
+        if old is not None:
+            journal.capture(old, path=database_path)
+    except Exception:
+        logger.exception("Could not journal the changes of %s", old_path)
+    finally:
+        if old is not None:
+            old.close()
+        journal.restart(database_path)
 
 
 @dataclass
@@ -121,13 +139,6 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
             # A recovery that failed half-way left its old copy unmerged: finish that one.
             report.folder = replica.unmerged_copy
             if report.folder is None:
-                if replica.journals:  # the journal must know every write the old file holds
-                    from syncops import journal
-
-                    try:
-                        journal.promote(replica.raw_connection())
-                    except Exception:
-                        logger.exception("Could not read the journaled writes of %s", replica.path)
                 replica.close()
                 report.folder = quarantine(replica.path, reason=reason)
                 replica.unmerged_copy = report.folder
@@ -181,7 +192,10 @@ def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[s
     """Put the old copy's rows into the rebuilt replica; returns (reseeded, rows per table).
 
     When the remote holds none of the old copy's tables it was reset: the schema is created
-    first (a reseed)."""
+    first (a reseed). A row a tombstone names is never put back (syncops.tombstones). When the
+    remote is another copy of the data than the old file synced with (reset, or reseeded by
+    another replica), the old copy's tombstones are carried over and enforced too: the deletes
+    it had already pushed would otherwise be lost with the old remote."""
     old = read_old_copy(old_path)
     if old is None:
         return False, {}
@@ -189,6 +203,7 @@ def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[s
         tables = user_tables(old)
         existing = set(user_tables(connection))
         reseeded = bool(tables) and not (set(tables) & existing)
+        other_copy = reseeded or _epoch(old) != _epoch(connection)
         restored: dict[str, int] = {}
 
         def copy() -> None:
@@ -200,8 +215,15 @@ def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[s
                     table_missing = name not in existing if kind == "table" else reseeded
                     if table_missing and not name.startswith(_INTERNAL_PREFIXES):
                         connection.execute(sql)
-            for table in tables:
+            ordered = sorted(tables, key=lambda table: table != tombstones.TABLE)
+            for table in ordered:
+                if table == tombstones.TABLE and not other_copy:
+                    continue  # the remote has every tombstone this copy pushed
                 restored[table] = _copy_rows(connection, old, table, prefer=prefer)
+            if other_copy:
+                known = set(user_tables(connection))
+                tracked = [(t, key) for t, key in _keys(old, tables) if t in known]
+                tombstones.enforce(connection, tracked)
 
         _in_transaction(connection, copy)
     finally:
@@ -209,16 +231,42 @@ def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[s
     return reseeded, {table: count for table, count in restored.items() if count}
 
 
+def _epoch(connection: Any) -> str | None:
+    try:
+        return epoch.local(connection)
+    except Exception:
+        return None
+
+
+def _keys(old: sqlite3.Connection, tables: list[str]) -> list[tuple[str, str]]:
+    """(table, its one primary-key column) for the tables that have one."""
+    keys = []
+    for table in tables:
+        columns = [row[1] for row in old.execute(f'PRAGMA table_info("{table}")') if row[5]]
+        if len(columns) == 1 and table != tombstones.TABLE:
+            keys.append((table, columns[0]))
+    return keys
+
+
 def _copy_rows(connection: Any, old: sqlite3.Connection, table: str, *, prefer: str) -> int:
-    columns = [row[1] for row in old.execute(f'PRAGMA table_info("{table}")')]
+    info = list(old.execute(f'PRAGMA table_info("{table}")'))
+    columns = [row[1] for row in info]
     if not columns:
         return 0
+    keys = [row[1] for row in info if row[5]]
+    key_index = columns.index(keys[0]) if len(keys) == 1 else None
+    deleted = tombstones.deleted(connection, table) if key_index is not None else set()
     verb = "INSERT OR REPLACE" if prefer == "local" else "INSERT OR IGNORE"
     names = ", ".join(f'"{column}"' for column in columns)
     before = _count(connection, table)
     rows_per_statement = max(1, _MAX_PARAMETERS // len(columns))
     written = 0
-    for chunk in _chunks(old.execute(f'SELECT {names} FROM "{table}"'), rows_per_statement):
+    rows = (
+        row
+        for row in old.execute(f'SELECT {names} FROM "{table}"')
+        if key_index is None or str(row[key_index]) not in deleted
+    )
+    for chunk in _chunks(rows, rows_per_statement):
         values, parameters = [], []
         for row in chunk:
             cells = []

@@ -351,6 +351,7 @@ class TursoReplica(Replica):
             self.quarantined(folder, exc)
             first = self._connect_sync(lib_sync)
         first.execute("PRAGMA busy_timeout = 5000")
+        _ensure_tombstones(first)
         self._database, self._http = first._sync, first._http_ctx
         self._sync_connection = first  # the worker's own connection
         self._idle = [self._new_connection() for _ in range(POOL_SIZE)]
@@ -433,7 +434,7 @@ class TursoReplica(Replica):
         started = time.perf_counter()
         with self.lock:
             try:
-                journal.promote(self._sync_connection)  # first: it needs no network
+                journal.capture(self._sync_connection, path=self.path)  # first: no network
                 self.check_remote()
                 carried = journal.committed_ids()  # committed before the push: it carries them
                 self._sync_connection.push()
@@ -452,7 +453,7 @@ class TursoReplica(Replica):
         started = time.perf_counter()
         with self.lock:
             try:
-                journal.promote(self._sync_connection)  # before a pull can drop a row
+                journal.capture(self._sync_connection, path=self.path)  # before a pull rebases
                 self.check_remote()
                 changed = self._pull_then_apply()
             except Exception as exc:
@@ -473,8 +474,14 @@ class TursoReplica(Replica):
         changes = lib_sync._run_op(database, database.wait_changes(), http)
         if changes is None or changes.empty():
             return False
+        from syncops import journal
+
         with self.write_lock:
             lib_sync._run_op(database, database.apply_changes(changes), http)
+            # Applying rewrote the engine's change log and dropped the local triggers; no
+            # local write is in between.
+            journal.skip_to_end(self._sync_connection, path=self.path)
+            _ensure_tombstones(self._sync_connection)
         return True
 
     def _refresh_stats(self) -> None:
@@ -509,6 +516,24 @@ class TursoReplica(Replica):
                     self.discard(connection)
             self._idle = []
             self._database = self._sync_connection = None
+
+
+def _ensure_tombstones(connection: Any) -> None:
+    """The tombstone triggers on the tables this file has (syncops.tombstones)."""
+    from django.apps import apps
+
+    from syncops import tombstones
+
+    if not apps.ready:
+        return
+    existing = {
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        ).fetchall()
+    }
+    if existing:
+        tombstones.ensure(connection.execute, existing)
 
 
 # Messages of a local file that cannot be read (SQLite's and the Turso engine's wording).

@@ -230,7 +230,7 @@ class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):  # type: ignore[misc]
 
 
 class SQLInsertCompiler(NativeSQLMixin, compiler.SQLInsertCompiler):  # type: ignore[misc]
-    def execute_sql(self, returning_fields: Any = None) -> Any:
+    def execute_sql(self, returning_fields: Any = None) -> Any:  # type: ignore[override]
         if self.connection.settings_dict["OPTIONS"].get("replica_safe_ids", True):
             _assign_integer_ids(self.query)
         return super().execute_sql(returning_fields)
@@ -242,9 +242,10 @@ def _assign_integer_ids(query: Any) -> None:
     pk = query.get_meta().pk
     if not isinstance(pk, AutoFieldMixin) or pk in query.fields or query.raw:
         return
+    attname: str = getattr(pk, "attname")  # noqa: B009 - AutoFieldMixin is typed without it
     for obj in query.objs:
-        if getattr(obj, pk.attname) is None:
-            setattr(obj, pk.attname, new_integer_id())
+        if getattr(obj, attname) is None:
+            setattr(obj, attname, new_integer_id())
     query.fields = [pk, *query.fields]
 
 

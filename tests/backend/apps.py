@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class BackendTestsConfig(AppConfig):
     name = "tests.backend"
     label = "backend"
+
+    def ready(self) -> None:
+        from syncops import reconcile
+
+        for model in self.get_models(include_auto_created=True):
+            reconcile.register(model, reconcile.replay_row)

@@ -6,29 +6,27 @@ from __future__ import annotations
 
 import pytest
 
-from spaces import conflicts, services
+from spaces import reconcile, services
 from spaces.models import Conflict, HistoryEntry, Thought
 from syncops.models import JournalEntry
+from syncops.reconcile import current_row
 
 pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
 
 
 def journal(entry: HistoryEntry) -> None:
-    """Journal a write as if it was made here and a push carried it."""
+    """Journal a write as if it was made here and a push carried it: the journal holds its
+    history row as the engine's change log recorded it."""
     JournalEntry.objects.create(
-        key=entry.pk,
+        key=f"j-{entry.pk}",
         state=JournalEntry.State.PUSHED,
         payload={
             "table": HistoryEntry._meta.db_table,
-            "space_id": entry.space_id,
-            "action": entry.action,
-            "thought_key": entry.thought_key,
-            "before": entry.before,
-            "after": entry.after,
-            "base_version": entry.base_version,
-            "actor_id": entry.actor_id,
-            "actor_name": entry.actor_name,
-            "created_at": entry.created_at.isoformat(),
+            "op": "insert",
+            "row": entry.pk,
+            "txn": f"txn-{entry.pk}",
+            "before": None,
+            "after": current_row(HistoryEntry._meta.db_table, entry.pk),
         },
     )
 
@@ -40,7 +38,7 @@ def latest() -> HistoryEntry:
 def test_a_confirmed_write_leaves_the_journal(space, owner):
     services.thought_create(space=space, actor=owner, key="idea", title="Idea")
     journal(latest())
-    outcome = conflicts.reconcile()
+    outcome = reconcile.reconcile()
     assert outcome.confirmed == 1 and not JournalEntry.objects.exists()
 
 
@@ -49,7 +47,7 @@ def test_an_update_the_remote_never_got_is_replayed(space, owner):
     services.thought_update(thought=thought, actor=owner, changes={"title": "Mine"})
     journal(latest())
     Thought.objects.filter(pk=thought.pk).update(title="Before", version=1)  # as on the remote
-    outcome = conflicts.reconcile()
+    outcome = reconcile.reconcile()
     assert outcome.replayed == 1
     thought.refresh_from_db()
     assert (thought.title, thought.version) == ("Mine", 2)
@@ -60,7 +58,7 @@ def test_a_created_thought_whose_key_was_taken_is_kept_under_a_suffixed_key(spac
     journal(latest())
     Thought.objects.filter(pk=mine.pk).delete()  # the engine dropped it...
     services.thought_create(space=space, actor=owner, key="idea", title="Theirs")  # ...for this
-    outcome = conflicts.reconcile()
+    outcome = reconcile.reconcile()
     assert outcome.conflicts == ["duplicate_key"]
     kept = Thought.objects.get(pk=mine.pk)
     assert kept.key == f"idea-{mine.pk[-6:].lower()}" and kept.title == "Mine"
@@ -73,7 +71,7 @@ def test_a_created_thought_that_vanished_with_nothing_in_its_way_is_written_agai
     mine = services.thought_create(space=space, actor=owner, key="idea", title="Mine")
     journal(latest())
     Thought.objects.filter(pk=mine.pk).delete()
-    assert conflicts.reconcile().replayed == 1
+    assert reconcile.reconcile().replayed == 1
     assert Thought.objects.get(pk=mine.pk).title == "Mine"
 
 
@@ -91,7 +89,7 @@ def test_an_edit_of_a_thought_deleted_elsewhere_becomes_a_conflict(space, owner,
         actor_name="olivia",
     )
     Thought.objects.filter(pk=thought.pk).delete()
-    assert conflicts.reconcile().conflicts == ["edit_of_deleted"]
+    assert reconcile.reconcile().conflicts == ["edit_of_deleted"]
     conflict = Conflict.objects.get()
     assert conflict.lost["title"] == "Edited" and conflict.actor_name == "edgar"
 
@@ -110,7 +108,7 @@ def test_the_winner_records_the_concurrent_change_it_overwrote(space, owner, edi
     )
     services.thought_update(thought=thought, actor=owner, changes={"title": "Ours"})
     journal(latest())
-    assert conflicts.reconcile().conflicts == ["concurrent_edit"]
+    assert reconcile.reconcile().conflicts == ["concurrent_edit"]
     conflict = Conflict.objects.get()
     assert conflict.id == theirs.id and conflict.lost["title"] == "Theirs"
     assert conflict.kept["title"] == "Ours"
@@ -131,6 +129,6 @@ def test_the_loser_records_its_own_change(space, owner, editor):
         actor_name="edgar",
     )
     Thought.objects.filter(pk=thought.pk).update(title="Theirs")
-    assert conflicts.reconcile().conflicts == ["concurrent_edit"]
+    assert reconcile.reconcile().conflicts == ["concurrent_edit"]
     conflict = Conflict.objects.get()
     assert conflict.id == ours.id and conflict.lost["title"] == "Ours"

@@ -65,13 +65,17 @@ def test_delete_changes_only_the_thought_its_link_and_one_history_row(space, own
     before = total_changes()
     with CaptureQueriesContext(connection) as queries:
         services.thought_delete(thought=thought, actor=owner)
-    assert total_changes() - before == 3  # the thought, its link, one history row
+    # The thought, its link, one history row, and a tombstone of each deleted row.
+    assert total_changes() - before == 5
     statements = writes(queries.captured_queries)
     assert sum('INSERT INTO "spaces_historyentry"' in sql for sql in statements) == 1
     assert not any('"spaces_space"' in sql.split("WHERE")[0] for sql in statements)
     assert Link.objects.count() == 0 and Thought.objects.count() == 2
     entry = HistoryEntry.objects.filter(action="node.deleted", thought_key="a").get()
     assert entry.before["title"] == "a"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tbl, row FROM syncops_tombstone ORDER BY tbl")
+        assert [table for table, _ in cursor.fetchall()] == ["spaces_link", "spaces_thought"]
 
 
 def test_deleting_a_parent_moves_children_up(space, owner):

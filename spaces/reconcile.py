@@ -1,0 +1,643 @@
+"""How the domain's lost writes are reconciled (syncops.reconcile calls these after a pull).
+
+Every write of the domain writes a ``HistoryEntry`` in its transaction, so the history row is
+the unit reconciled: the row changes of a thought, link, space or membership made in the same
+transaction are decided by their history entry (``history_policy``), which knows what the write
+meant. What became of it, by what it did:
+
+- it is there (or later history built on it): done;
+- another replica changed the same version of the thought, space or share (two history entries
+  with one base) and the row holds the other change: a *concurrent edit* conflict (for access,
+  the safer role stays: a revocation or a lower role wins, and the higher grant is the conflict);
+- the thought was deleted elsewhere by someone who had not seen the change: *edit of deleted*;
+- a created thought vanished because its key was taken on another replica: it is created again
+  under its own id with a suffixed key, and a *duplicate key* conflict says so;
+- the change is not there and nothing competed with it (the remote was reset, or the engine
+  dropped it): it is replayed as a new write; a replay the data no longer allows is a *dropped*
+  conflict, never a silent loss.
+
+Rows that refer to a thought deleted on another replica (a link to it, a child of it) become
+*dangling* conflicts that can bring the thought back. Two replicas that created one username
+keep both accounts: the later is renamed the same way on every replica, with a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, models
+from django.utils.dateparse import parse_datetime
+
+from spaces import services
+from spaces.conflicts import Action, Kind, conflict_record, content
+from spaces.errors import Conflict as ConflictError
+from spaces.errors import InvalidInput
+from spaces.models import (
+    AgentSession,
+    ApiToken,
+    Conflict,
+    ConflictResolution,
+    HistoryEntry,
+    Link,
+    Membership,
+    Proposal,
+    Role,
+    Space,
+    Thought,
+    ThoughtEmbedding,
+)
+from syncops import reconcile as syncops_reconcile
+from syncops.reconcile import Change, derived, insert_row, register, replay_row
+
+logger = logging.getLogger("spaces")
+HISTORY = HistoryEntry._meta.db_table
+# Rows whose changes are decided by the history entry written in the same transaction.
+COVERED = (Thought, Link, Space, Membership)
+ROLE_RANK = {None: 0, Role.VIEWER: 1, Role.EDITOR: 2}
+
+
+@dataclass
+class Outcome:
+    """What the domain's policies found in one reconciliation: for logs and tests."""
+
+    confirmed: int = 0
+    replayed: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+_outcome = Outcome()
+
+
+def reconcile() -> Outcome:
+    """Reconcile the journal now (syncops.reconcile) and say what the domain's policies did."""
+    global _outcome
+    _outcome = Outcome()
+    syncops_reconcile.reconcile()
+    return _outcome
+
+
+def register_policies() -> None:
+    """Declare the policy of every table the domain owns, and of the accounts."""
+    register(HistoryEntry, history_policy)
+    for covered in COVERED:
+        register(covered, covered_by_history)
+    for model in (ApiToken, AgentSession, Proposal, Conflict, ConflictResolution):
+        register(model, replay_row)
+    register(ThoughtEmbedding, derived, journal=False)  # computed again from the thought
+    register(get_user_model(), user_policy)
+    syncops_reconcile.on_orphan(Link, "source", dangling_link)
+    syncops_reconcile.on_orphan(Link, "target", dangling_link)
+    syncops_reconcile.on_orphan(Thought, "parent", orphaned_child)
+
+
+# --- the policies -----------------------------------------------------------------------------
+
+
+def covered_by_history(change: Change, txn: Sequence[Change]) -> bool:
+    """Decided by the history entry of the same transaction; without one, replayed as a row."""
+    if any(other.table == HISTORY and other.op == "insert" for other in txn):
+        return True
+    return replay_row(change, txn)
+
+
+def history_policy(change: Change, txn: Sequence[Change]) -> bool:
+    if change.op != "insert" or not change.after:
+        return True  # history is append-only: a delete came with its space
+    payload = _payload(change.after)
+    space = Space.objects.filter(pk=payload["space_id"]).first()
+    action = payload["action"]
+    if space is None or action not in _BY_ACTION:
+        _outcome.confirmed += 1  # the space is gone, or nothing to decide
+        return True
+    try:
+        return _BY_ACTION[action](str(change.row), payload, space, _outcome)
+    except (InvalidInput, ConflictError, IntegrityError) as exc:
+        # The data no longer allows the write: kept as a conflict, never dropped.
+        _conflict(
+            str(change.row),
+            payload,
+            space,
+            _outcome,
+            kind=Kind.DROPPED,
+            lost=payload.get("after") or payload.get("before"),
+            kept=None,
+            detail=f"{payload.get('actor_name')}'s {action} could not be put back: {exc}",
+        )
+        return True
+
+
+def _payload(row: dict[str, Any]) -> dict[str, Any]:
+    """A history row, as the journal captured it, in the shape the rules read."""
+
+    def loads(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    return {
+        "space_id": row["space_id"],
+        "action": row["action"],
+        "thought_key": row.get("thought_key") or "",
+        "before": loads(row.get("before")),
+        "after": loads(row.get("after")),
+        "base_version": row.get("base_version"),
+        "actor_id": row.get("actor_id"),
+        "actor_name": row.get("actor_name") or "",
+        "created_at": _aware(row.get("created_at")),
+    }
+
+
+def _aware(value: Any) -> str | None:
+    """A datetime column as stored (naive UTC text), as ISO text with its zone."""
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+
+
+def user_policy(change: Change, txn: Sequence[Change]) -> bool:
+    """Accounts replay like rows; an account whose username another replica took meanwhile
+    is kept under ``<name>-<id suffix>`` (the same on every replica), with a conflict."""
+    User = get_user_model()
+    after = change.after or {}
+    if change.op != "insert" or User.objects.filter(pk=change.row).exists():
+        return replay_row(change, txn)
+    name = after.get("username", "")
+    if not User.objects.filter(username=name).exists():
+        return replay_row(change, txn)
+    renamed = f"{name[:140]}-{str(change.row)[-6:]}"
+    insert_row(User._meta.db_table, {**after, "username": renamed})
+    conflict_record(
+        history_id=f"user-{change.row}"[:26],
+        space=None,
+        kind=Kind.DUPLICATE_KEY,
+        action="user.created",
+        thought_key="",
+        lost={"username": name, "id": change.row},
+        kept={"username": renamed, "id": change.row},
+        detail=(
+            f"Two replicas created a user named {name!r} at once; the later account was kept "
+            f"as {renamed!r} (it signs in with that name and its own password)."
+        ),
+        actor_name="",
+        lost_at=None,
+    )
+    _outcome.conflicts.append(Kind.DUPLICATE_KEY)
+    return True
+
+
+def dangling_link(link: models.Model, fk: models.ForeignKey) -> bool:
+    """A link made while one of its ends was deleted on another replica: a conflict that can
+    bring the end back, then the link row goes (the delete won)."""
+    assert isinstance(link, Link)
+    keys = {"source": _key_of(link.source_id), "target": _key_of(link.target_id)}
+    missing = [
+        key
+        for key, thought_id in (("source", link.source_id), ("target", link.target_id))
+        if not Thought.objects.filter(pk=thought_id).exists()
+    ]
+    space = Space.objects.filter(pk=link.space_id).first()
+    if space is not None:
+        conflict_record(
+            history_id=link.pk,
+            space=space,
+            kind=Kind.DANGLING,
+            action=Action.LINK_CREATED,
+            thought_key=keys["source"],
+            lost={"id": link.pk, **keys, "label": link.label},
+            kept=None,
+            detail=(
+                f"The link {keys['source']} → {keys['target']} was made while "
+                f"{' and '.join(keys[end] for end in missing)} was deleted on another replica; "
+                "restore brings the thought back with the link."
+            ),
+            actor_name="",
+            lost_at=None,
+        )
+        _outcome.conflicts.append(Kind.DANGLING)
+    Link.objects.filter(pk=link.pk).delete()
+    return True
+
+
+def orphaned_child(child: models.Model, fk: models.ForeignKey) -> bool:
+    """A thought placed under a parent that was deleted on another replica: it moves up to
+    where the parent's own children went (the parent's parent), and a conflict can bring the
+    parent back."""
+    assert isinstance(child, Thought)
+    deleted = _deleted_snapshot(child.space_id, child.parent_id)
+    grandparent = (deleted or {}).get("parent")
+    new_parent = Thought.objects.filter(space_id=child.space_id, key=grandparent).first()
+    Thought.objects.filter(pk=child.pk).update(parent=new_parent)
+    child.parent = new_parent
+    kept = child.snapshot()
+    parent_key = (deleted or {}).get("key") or "a deleted thought"
+    conflict_record(
+        history_id=child.pk,
+        space=child.space,
+        kind=Kind.DANGLING,
+        action=Action.NODE_UPDATED,
+        thought_key=child.key,
+        lost={**kept, "parent": (deleted or {}).get("key")},
+        kept=kept,
+        detail=(
+            f"{child.key!r} was placed under {parent_key!r} while that was deleted on another "
+            "replica; it moved up a level, restore brings the parent back."
+        ),
+        actor_name="",
+        lost_at=None,
+    )
+    _outcome.conflicts.append(Kind.DANGLING)
+    return True
+
+
+def _deleted_snapshot(space_id: str, thought_id: str | None) -> dict[str, Any] | None:
+    for entry in HistoryEntry.objects.filter(space_id=space_id, action=Action.NODE_DELETED):
+        if (entry.before or {}).get("id") == thought_id:
+            return entry.before
+    return None
+
+
+def _key_of(thought_id: str) -> str:
+    thought = Thought.objects.filter(pk=thought_id).first()
+    if thought is not None:
+        return thought.key
+    for entry in HistoryEntry.objects.filter(action=Action.NODE_DELETED).only("before"):
+        if (entry.before or {}).get("id") == thought_id:
+            return str((entry.before or {})["key"])
+    return thought_id
+
+
+# --- the rules for each kind of history entry ------------------------------------------------
+
+
+def _actor(payload: dict[str, Any]) -> Any:
+    actor_id = payload.get("actor_id")
+    return get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+
+
+def _entries(space: Space, key: str, thought_id: str) -> list[HistoryEntry]:
+    """History of one thought (by id: a key can be reused after a delete)."""
+    entries = HistoryEntry.objects.filter(
+        space=space,
+        thought_key=key,
+        action__in=[Action.NODE_CREATED, Action.NODE_UPDATED, Action.NODE_DELETED],
+    )
+    return [e for e in entries if (e.after or e.before or {}).get("id") == thought_id]
+
+
+def _conflict(
+    key: str, payload: dict[str, Any], space: Space, outcome: Outcome, **values: Any
+) -> None:
+    conflict_record(
+        history_id=key,
+        space=space,
+        action=payload["action"],
+        thought_key=payload.get("thought_key", ""),
+        actor_name=payload.get("actor_name", ""),
+        lost_at=payload.get("created_at"),
+        **values,
+    )
+    outcome.conflicts.append(values["kind"])
+
+
+def _node_created(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    after = payload["after"]
+    thought_id, thought_key = after["id"], after["key"]
+    if Thought.objects.filter(pk=thought_id).exists() or any(
+        e.action == Action.NODE_DELETED for e in _entries(space, thought_key, thought_id)
+    ):
+        outcome.confirmed += 1
+        return True
+    fields = {**content(after), "parent": None}
+    parent = after.get("parent")
+    if parent and space.thoughts.filter(key=parent).exists():
+        fields["parent"] = parent
+    taken_by = space.thoughts.filter(key=thought_key).first()
+    if taken_by is None:  # never reached the remote and nothing competed: write it again
+        services.thought_create(
+            space=space, actor=_actor(payload), key=thought_key, thought_id=thought_id, **fields
+        )
+        outcome.replayed += 1
+        return True
+    kept = services.thought_create(
+        space=space,
+        actor=_actor(payload),
+        key=_free_key(space, thought_key, thought_id),
+        thought_id=thought_id,
+        **fields,
+    )
+    _conflict(
+        key,
+        payload,
+        space,
+        outcome,
+        kind=Kind.DUPLICATE_KEY,
+        lost=after,
+        kept=kept.snapshot(),
+        detail=(
+            f"{payload.get('actor_name')} created {thought_key!r} while another replica created "
+            f"a different thought with the same key; theirs keeps {thought_key!r}, this one is "
+            f"kept as {kept.key!r}."
+        ),
+    )
+    return True
+
+
+def _free_key(space: Space, key: str, thought_id: str) -> str:
+    """``key`` with a suffix from the thought's id: the same on every replica."""
+    suffix = thought_id[-6:].lower()
+    candidate = f"{key[: 80 - len(suffix) - 1]}-{suffix}"
+    number = 2
+    while space.thoughts.filter(key=candidate).exists():
+        tail = f"{suffix}-{number}"
+        candidate = f"{key[: 80 - len(tail) - 1]}-{tail}"
+        number += 1
+    return candidate
+
+
+def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    before, after, base = payload["before"], payload["after"], payload["base_version"]
+    thought_id, thought_key = before["id"], before["key"]
+    entries = _entries(space, thought_key, thought_id)
+    thought = Thought.objects.filter(pk=thought_id).first()
+    siblings = [e for e in entries if e.pk != key and e.base_version == base]
+    if thought is None:
+        deletes = [e for e in entries if e.action == Action.NODE_DELETED]
+        if deletes and all((e.base_version or 0) > base for e in deletes):
+            outcome.confirmed += 1  # deleted later, by someone who had seen this change
+            return True
+        _conflict(
+            key,
+            payload,
+            space,
+            outcome,
+            kind=Kind.EDIT_OF_DELETED if deletes else Kind.DROPPED,
+            lost=after,
+            kept=None,
+            detail=(
+                _edited_deleted(thought_key, payload.get("actor_name", ""))
+                if deletes
+                else f"The change of {thought_key!r} by {payload.get('actor_name')} and the "
+                "thought itself are gone from the remote; restore brings this version back."
+            ),
+        )
+        return True
+    current = thought.snapshot()
+    built_upon = any(
+        e.base_version == after["version"] and content(e.before) == content(after) for e in entries
+    )
+    if content(current) == content(after) or built_upon:
+        outcome.confirmed += 1
+        for sibling in siblings:  # this change won: record the ones it overwrote
+            if sibling.action == Action.NODE_UPDATED and content(sibling.after) != content(after):
+                _conflict(
+                    sibling.pk,
+                    _payload_of(sibling),
+                    space,
+                    outcome,
+                    kind=Kind.CONCURRENT_EDIT,
+                    lost=sibling.after,
+                    kept=current,
+                    detail=_overwritten(thought_key, sibling.actor_name, payload["actor_name"]),
+                )
+        return True
+    if siblings or thought.version != base:
+        winner = siblings[0].actor_name if siblings else "another replica"
+        _conflict(
+            key,
+            payload,
+            space,
+            outcome,
+            kind=Kind.CONCURRENT_EDIT,
+            lost=after,
+            kept=current,
+            detail=_overwritten(thought_key, payload.get("actor_name", ""), winner),
+        )
+        return True
+    services.thought_update(thought=thought, actor=_actor(payload), changes=content(after))
+    outcome.replayed += 1
+    return True
+
+
+def _edited_deleted(key: str, editor: str) -> str:
+    return (
+        f"{editor} changed {key!r} while it was deleted on another replica; the thought "
+        "stays deleted, restore brings back this version."
+    )
+
+
+def _overwritten(key: str, loser: str, winner: str) -> str:
+    return (
+        f"{loser} and {winner} changed {key!r} from the same version on two replicas; "
+        f"{winner}'s change was kept, restore brings back {loser}'s."
+    )
+
+
+def _payload_of(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "action": entry.action,
+        "thought_key": entry.thought_key,
+        "actor_name": entry.actor_name,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+def _node_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    before = payload["before"]
+    thought = Thought.objects.filter(pk=before["id"]).first()
+    if thought is None:
+        outcome.confirmed += 1
+        # The delete won: changes made elsewhere to the same version were lost with it.
+        for entry in _entries(space, before["key"], before["id"]):
+            if entry.action == Action.NODE_UPDATED and entry.base_version == before["version"]:
+                _conflict(
+                    entry.pk,
+                    _payload_of(entry),
+                    space,
+                    outcome,
+                    kind=Kind.EDIT_OF_DELETED,
+                    lost=entry.after,
+                    kept=None,
+                    detail=_edited_deleted(before["key"], entry.actor_name),
+                )
+        return True
+    if thought.version == before["version"]:
+        services.thought_delete(thought=thought, actor=_actor(payload))  # never arrived
+        outcome.replayed += 1
+        return True
+    _conflict(
+        key,
+        payload,
+        space,
+        outcome,
+        kind=Kind.CONCURRENT_EDIT,
+        lost=None,
+        kept=thought.snapshot(),
+        detail=(
+            f"{payload.get('actor_name')} deleted {before['key']!r} while it was changed on "
+            "another replica; the changed thought was kept, restore deletes it."
+        ),
+    )
+    return True
+
+
+def _link_created(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    after = payload["after"]
+    ends = {t.key: t for t in space.thoughts.filter(key__in=[after["source"], after["target"]])}
+    deleted_later = HistoryEntry.objects.filter(
+        space=space, action=Action.LINK_DELETED, thought_key=after["source"]
+    )
+    if (
+        Link.objects.filter(pk=after["id"]).exists()
+        or any((e.before or {}).get("id") == after["id"] for e in deleted_later)
+        or space.links.filter(
+            source__key=after["source"], target__key=after["target"], label=after["label"]
+        ).exists()
+    ):
+        outcome.confirmed += 1
+        return True
+    if len(ends) == 2:
+        services.link_create(
+            space=space,
+            actor=_actor(payload),
+            source=after["source"],
+            target=after["target"],
+            label=after["label"],
+        )
+        outcome.replayed += 1
+        return True
+    missing = sorted({after["source"], after["target"]} - set(ends))
+    _conflict(
+        key,
+        payload,
+        space,
+        outcome,
+        kind=Kind.DROPPED,
+        lost=after,
+        kept=None,
+        detail=(
+            f"The link {after['source']} → {after['target']} by {payload.get('actor_name')} "
+            f"was lost: {', '.join(missing)} was deleted on another replica."
+        ),
+    )
+    return True
+
+
+def _link_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    link_id = payload["before"]["id"]
+    if Link.objects.filter(pk=link_id).exists():
+        services.link_delete(space=space, actor=_actor(payload), link_id=link_id)
+        outcome.replayed += 1
+    else:
+        outcome.confirmed += 1
+    return True
+
+
+def _space_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    """Space title and description: the version the row holds stands; a concurrent edit that
+    lost is a conflict (recorded by whichever replica sees it: the id is the loser's)."""
+    fields = ("title", "description")
+    before, after = payload["before"] or {}, payload["after"] or {}
+    current = {name: getattr(space, name) for name in fields}
+    siblings = [
+        entry
+        for entry in HistoryEntry.objects.filter(space=space, action=Action.SPACE_UPDATED)
+        if entry.pk != key and entry.before == before and entry.after != after
+    ]
+    if current == after:
+        outcome.confirmed += 1
+        for sibling in siblings:
+            _space_conflict(sibling.pk, _payload_of(sibling), space, sibling.after, current)
+        return True
+    if any(entry.after == current for entry in siblings):
+        _space_conflict(key, payload, space, after, current)
+        return True
+    if current == before:
+        services.space_update(space=space, actor=_actor(payload), changes=after)
+        outcome.replayed += 1
+        return True
+    outcome.confirmed += 1  # changed again since, by someone who saw this change
+    return True
+
+
+def _space_conflict(
+    key: str, payload: dict[str, Any], space: Space, lost: Any, kept: dict[str, Any]
+) -> None:
+    _conflict(
+        key,
+        {**payload, "action": Action.SPACE_UPDATED},
+        space,
+        _outcome,
+        kind=Kind.CONCURRENT_EDIT,
+        lost=lost,
+        kept=kept,
+        detail=(
+            f"The space was renamed or described on two replicas at once; "
+            f"{(lost or {}).get('title')!r} by {payload.get('actor_name')} lost, restore "
+            "brings it back."
+        ),
+    )
+
+
+def _space_shared(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
+    """Access: of concurrent changes to one person's role (same role seen before), the safest
+    stays (no access < viewer < editor) on every replica; each higher one is a conflict the
+    owner sees and can restore."""
+    before, after = payload.get("before") or {}, payload["after"] or {}
+    username = str(after.get("user", ""))
+    if "role" not in before:
+        outcome.confirmed += 1  # written before roles were recorded with what they replaced
+        return True
+    base = before["role"]
+    shares = [
+        entry
+        for entry in HistoryEntry.objects.filter(space=space, action=Action.SPACE_SHARED)
+        if (entry.after or {}).get("user") == username
+    ]
+    group = [e for e in shares if (e.before or {}).get("role", "?") == base]
+    roles = {(e.after or {}).get("role") for e in group} | {after.get("role")}
+    newest = max([key, *(e.pk for e in group)])
+    if any((e.before or {}).get("role", "?") in roles for e in shares if e.pk > newest):
+        outcome.confirmed += 1  # someone changed it again after seeing one of these
+        return True
+    safest = min(roles, key=lambda role: ROLE_RANK.get(role, 0))
+    member = space.memberships.filter(user__username=username).first()
+    if (member.role if member else None) != safest:
+        services.space_share(space=space, actor=_actor(payload), username=username, role=safest)
+        outcome.replayed += 1
+    else:
+        outcome.confirmed += 1
+    lost = [(e.pk, _payload_of(e), e.after) for e in group if (e.after or {}).get("role") != safest]
+    if after.get("role") != safest and all(pk != key for pk, _, _ in lost):
+        lost.append((key, payload, after))
+    for pk, lost_payload, lost_after in lost:
+        _conflict(
+            pk,
+            {**lost_payload, "action": Action.SPACE_SHARED},
+            space,
+            outcome,
+            kind=Kind.CONCURRENT_EDIT,
+            lost=lost_after,
+            kept={"user": username, "role": safest},
+            detail=(
+                f"{username}'s access was changed on two replicas at once; the safer "
+                f"{safest or 'no access'} was kept over {(lost_after or {}).get('role')} by "
+                f"{lost_payload.get('actor_name')}; restore grants that."
+            ),
+        )
+    return True
+
+
+_BY_ACTION = {
+    Action.SPACE_UPDATED: _space_updated,
+    Action.SPACE_SHARED: _space_shared,
+    Action.NODE_CREATED: _node_created,
+    Action.NODE_UPDATED: _node_updated,
+    Action.NODE_DELETED: _node_deleted,
+    Action.LINK_CREATED: _link_created,
+    Action.LINK_DELETED: _link_deleted,
+}

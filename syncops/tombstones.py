@@ -1,0 +1,88 @@
+"""Tombstones: a replicated record of every deleted row, so that a merge never brings back a
+row that a replica deleted.
+
+A recovery puts back the rows only the old copy held (syncops.recovery). Without a trace of
+deletes, a row that another replica deleted, or that this one deleted before the remote was
+reset, would return with that merge. So every replicated table gets two triggers: a delete
+writes ``(table, row)`` into ``syncops_tombstone`` in the same statement, an insert of the same
+key (a restore) removes it. The engine writes them, for every path that deletes (services,
+admin, cascades, raw SQL): nothing in the domain knows.
+
+The Turso sync engine does not replicate triggers and drops local ones when a pull rebases the
+file, so offline replicas ensure them when they open the file and after every pull that
+applied changes, under the write lock (no write can slip in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+TABLE = "syncops_tombstone"
+CREATE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (tbl TEXT NOT NULL, row TEXT NOT NULL, "
+    "deleted_at TEXT NOT NULL, PRIMARY KEY (tbl, row))"
+)
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+def statements(tables: Iterable[tuple[str, str]]) -> list[str]:
+    """The DDL for the table and the triggers of ``tables`` (name, primary-key column)."""
+    ddl = [CREATE]
+    for table, key in tables:
+        ddl.append(
+            f'CREATE TRIGGER IF NOT EXISTS "{TABLE}_{table}_del" AFTER DELETE ON "{table}" '
+            f"BEGIN INSERT OR IGNORE INTO {TABLE} (tbl, row, deleted_at) "
+            f"VALUES ('{table}', OLD.\"{key}\", {NOW}); END"
+        )
+        ddl.append(
+            f'CREATE TRIGGER IF NOT EXISTS "{TABLE}_{table}_ins" AFTER INSERT ON "{table}" '
+            f"BEGIN DELETE FROM {TABLE} WHERE tbl = '{table}' AND row = NEW.\"{key}\"; END"
+        )
+    return ddl
+
+
+def tracked_tables() -> list[tuple[str, str]]:
+    """The replicated tables of the installed apps with a one-column primary key."""
+    from django.apps import apps
+
+    from syncops.router import LOCAL_APP
+
+    tables: dict[str, str] = {}
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.app_label != LOCAL_APP and meta.managed and meta.pk is not None:
+            tables[meta.db_table] = str(meta.pk.column)
+    return sorted(tables.items())
+
+
+def ensure(execute: Any, existing: set[str] | None = None) -> None:
+    """Create the tombstone table and triggers with ``execute(sql)``; only for tables in
+    ``existing`` when given (a file whose schema is not complete yet)."""
+    tables = [(t, key) for t, key in tracked_tables() if existing is None or t in existing]
+    for sql in statements(tables):
+        execute(sql)
+
+
+def deleted(connection: Any, table: str) -> set[str]:
+    """Keys of ``table``'s deleted rows, read on a raw driver connection (text, as stored)."""
+    try:
+        rows = connection.execute(f"SELECT row FROM {TABLE} WHERE tbl = ?", (table,)).fetchall()
+    except Exception as exc:
+        if "no such table" in str(exc):
+            return set()
+        raise
+    return {str(row[0]) for row in rows}
+
+
+def enforce(connection: Any, tables: Iterable[tuple[str, str]]) -> int:
+    """Delete every row a tombstone names (after a merge from another copy); returns how many."""
+    removed = 0
+    for table, key in tables:
+        cursor = connection.execute(
+            f'DELETE FROM "{table}" WHERE CAST("{key}" AS TEXT) IN '
+            f"(SELECT row FROM {TABLE} WHERE tbl = ?)",
+            (table,),
+        )
+        removed += max(cursor.rowcount, 0)
+    return removed

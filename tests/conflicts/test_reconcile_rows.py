@@ -1,0 +1,255 @@
+"""Reconciling writes to every table: rows without history, accounts, rows that refer to a
+thought deleted elsewhere, space edits and shares, and a replay that fails. The engine's
+effects are made here directly; tests/sync makes them happen between real replicas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+
+from spaces import conflicts, reconcile, services
+from spaces.models import ApiToken, Conflict, HistoryEntry, Link, Membership, Space, Thought
+from syncops.models import JournalEntry
+from syncops.reconcile import current_row
+
+pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
+
+
+def journal(
+    table: str, op: str, row: Any, *, before: Any = None, after: Any = None, txn: str | None = None
+) -> JournalEntry:
+    """A change of ``row`` this replica made and a push carried."""
+    return JournalEntry.objects.create(
+        key=f"{op}-{table}-{row}-{JournalEntry.objects.count()}",
+        state=JournalEntry.State.PUSHED,
+        payload={
+            "table": table,
+            "op": op,
+            "row": row,
+            "txn": txn or f"txn-{row}",
+            "before": before,
+            "after": after,
+        },
+    )
+
+
+def journal_history(entry: HistoryEntry) -> None:
+    table = HistoryEntry._meta.db_table
+    journal(table, "insert", entry.pk, after=current_row(table, entry.pk))
+
+
+def latest() -> HistoryEntry:
+    return HistoryEntry.objects.order_by("-id").first()
+
+
+TOKENS = ApiToken._meta.db_table
+
+
+def test_an_insert_the_remote_lost_is_written_again(owner: User) -> None:
+    token, _ = services.token_create(user=owner, name="ci")
+    image = current_row(TOKENS, token.pk)
+    journal(TOKENS, "insert", token.pk, after=image)
+    ApiToken.objects.filter(pk=token.pk).delete()
+    reconcile.reconcile()
+    assert current_row(TOKENS, token.pk) == image
+    assert not JournalEntry.objects.exists()
+
+
+def test_an_update_the_remote_lost_is_applied_again(owner: User) -> None:
+    """A token revoked here while the remote was away stays revoked."""
+    token, _ = services.token_create(user=owner, name="ci")
+    before = current_row(TOKENS, token.pk)
+    services.token_revoke(token=token)
+    after = current_row(TOKENS, token.pk)
+    journal(TOKENS, "update", token.pk, before=before, after=after)
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=None)  # the remote never got it
+    reconcile.reconcile()
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+
+
+def test_a_concurrent_update_of_the_same_row_stands(owner: User) -> None:
+    token, _ = services.token_create(user=owner, name="ci")
+    before = current_row(TOKENS, token.pk)
+    journal(TOKENS, "update", token.pk, before=before, after={**before, "name": "mine"})
+    ApiToken.objects.filter(pk=token.pk).update(name="theirs")
+    reconcile.reconcile()
+    assert ApiToken.objects.get(pk=token.pk).name == "theirs"
+
+
+def test_a_delete_is_a_write_too(owner: User) -> None:
+    token, _ = services.token_create(user=owner, name="ci")
+    journal(TOKENS, "delete", token.pk, before=current_row(TOKENS, token.pk))
+    reconcile.reconcile()  # the row is back after a merge: the delete is applied again
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_an_insert_this_replica_deleted_later_is_not_brought_back(owner: User) -> None:
+    token, _ = services.token_create(user=owner, name="ci")
+    image = current_row(TOKENS, token.pk)
+    journal(TOKENS, "insert", token.pk, after=image)
+    journal(TOKENS, "delete", token.pk, before=image)
+    ApiToken.objects.filter(pk=token.pk).delete()
+    reconcile.reconcile()
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_a_change_that_cannot_be_written_again_stays_in_the_journal(owner: User) -> None:
+    token, _ = services.token_create(user=owner, name="ci")
+    image = current_row(TOKENS, token.pk)
+    journal(TOKENS, "insert", "nope", after={**image, "id": "nope", "user_id": None})
+    outcome_before = JournalEntry.objects.count()
+    reconcile.reconcile()
+    assert JournalEntry.objects.count() == outcome_before  # kept, tried after the next pull
+
+
+def test_two_replicas_creating_one_username_keep_both_accounts(db: Any) -> None:
+    theirs = User.objects.create_user("erin", password="theirs-pw-123")
+    mine_image = {
+        **current_row("auth_user", theirs.pk),
+        "id": theirs.pk + 1,
+        "password": User(password="").password,
+    }
+    journal("auth_user", "insert", theirs.pk + 1, after=mine_image)
+    outcome = reconcile.reconcile()
+    assert outcome.conflicts == ["duplicate_key"]
+    renamed = User.objects.get(pk=theirs.pk + 1)
+    assert renamed.username == f"erin-{str(theirs.pk + 1)[-6:]}"
+    assert User.objects.get(username="erin").pk == theirs.pk
+    conflict = Conflict.objects.get()
+    assert conflict.space is None and conflict.kept["username"] == renamed.username
+    with pytest.raises(Exception, match="account"):
+        conflicts.conflict_restore(conflict=conflict, actor=theirs)
+    conflicts.conflict_dismiss(conflict=conflict, actor=theirs)
+    assert not Conflict.objects.get().is_open
+
+
+def _defer_foreign_keys() -> None:
+    """Let this test's transaction hold a row whose reference is gone, as sync can leave one
+    (the test transaction is rolled back, never committed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA defer_foreign_keys = ON")
+
+
+def test_a_link_to_a_thought_deleted_elsewhere_becomes_a_conflict(space: Space, owner: User):
+    t5 = services.thought_create(space=space, actor=owner, key="t5", title="Five", body="b5")
+    t6 = services.thought_create(space=space, actor=owner, key="t6", title="Six")
+    services.thought_delete(thought=t5, actor=owner)  # "elsewhere", before our link arrived
+    _defer_foreign_keys()
+    link = Link(space=space, source=t6, target_id=t5.pk, label="see")
+    Link.objects.bulk_create([link])
+    outcome = reconcile.reconcile()
+    assert outcome.conflicts == ["dangling"]
+    assert not Link.objects.filter(pk=link.pk).exists()
+    conflict = Conflict.objects.get()
+    assert conflict.id == link.pk and conflict.lost == {
+        "id": link.pk,
+        "source": "t6",
+        "target": "t5",
+        "label": "see",
+    }
+    conflicts.conflict_restore(conflict=conflict, actor=owner)
+    back = Thought.objects.get(space=space, key="t5")
+    assert (back.pk, back.title, back.body) == (t5.pk, "Five", "b5")
+    assert space.links.filter(source__key="t6", target__key="t5", label="see").exists()
+
+
+def test_a_child_of_a_thought_deleted_elsewhere_moves_up_with_a_conflict(space: Space, owner: User):
+    top = services.thought_create(space=space, actor=owner, key="top", title="Top")
+    t5 = services.thought_create(space=space, actor=owner, key="t5", title="Five", parent="top")
+    services.thought_delete(thought=t5, actor=owner)
+    _defer_foreign_keys()
+    child = services.thought_create(space=space, actor=owner, key="kid", title="Kid")
+    Thought.objects.filter(pk=child.pk).update(parent_id=t5.pk)
+    assert reconcile.reconcile().conflicts == ["dangling"]
+    child.refresh_from_db()
+    assert child.parent_id == top.pk
+    conflict = Conflict.objects.get()
+    assert conflict.lost["parent"] == "t5" and conflict.kept["parent"] == "top"
+    conflicts.conflict_restore(conflict=conflict, actor=owner)
+    child.refresh_from_db()
+    assert child.parent is not None and child.parent.key == "t5"
+
+
+def test_a_space_title_that_lost_is_a_conflict_and_can_be_restored(space: Space, owner: User):
+    services.space_update(space=space, actor=owner, changes={"title": "Mine"})
+    ours = latest()
+    journal_history(ours)
+    HistoryEntry.objects.create(  # edited elsewhere from the same title, pushed after ours
+        space=space,
+        action="space.updated",
+        before=ours.before,
+        after={**ours.after, "title": "Theirs"},
+        actor_name="edgar",
+    )
+    Space.objects.filter(pk=space.pk).update(title="Theirs")
+    assert reconcile.reconcile().conflicts == ["concurrent_edit"]
+    conflict = Conflict.objects.get()
+    assert conflict.id == ours.pk and conflict.lost["title"] == "Mine"
+    assert conflict.kept["title"] == "Theirs"
+    conflicts.conflict_restore(conflict=conflict, actor=owner)
+    assert Space.objects.get(pk=space.pk).title == "Mine"
+
+
+def test_a_space_edit_the_remote_never_got_is_replayed(space: Space, owner: User):
+    services.space_update(space=space, actor=owner, changes={"title": "Mine"})
+    journal_history(latest())
+    Space.objects.filter(pk=space.pk).update(title="Ideas")
+    assert reconcile.reconcile().replayed == 1
+    assert Space.objects.get(pk=space.pk).title == "Mine"
+
+
+@pytest.mark.parametrize("pushed_last", ["editor", "viewer"])
+def test_concurrent_grants_end_with_the_safer_role_and_a_conflict(
+    space: Space, owner: User, stranger: User, pushed_last: str
+):
+    services.space_share(space=space, actor=owner, username="sam", role="editor")
+    ours = latest()
+    journal_history(ours)
+    theirs = HistoryEntry.objects.create(  # granted viewer elsewhere, from no access
+        space=space,
+        action="space.shared",
+        before={"user": "sam", "role": None},
+        after={"user": "sam", "role": "viewer"},
+        actor_name="edgar",
+    )
+    Membership.objects.filter(space=space, user=stranger).update(role=pushed_last)
+    reconcile.reconcile()
+    assert Membership.objects.get(space=space, user=stranger).role == "viewer"
+    conflict = Conflict.objects.get()
+    assert conflict.id == ours.pk and conflict.lost["role"] == "editor"
+    assert theirs.pk != conflict.id
+
+
+def test_a_revocation_wins_over_a_concurrent_role_change(space: Space, owner: User, editor: User):
+    services.space_share(space=space, actor=owner, username="edgar", role=None)
+    ours = latest()
+    journal_history(ours)
+    theirs = HistoryEntry.objects.create(  # elsewhere, edgar was made a viewer meanwhile
+        space=space,
+        action="space.shared",
+        before={"user": "edgar", "role": "editor"},
+        after={"user": "edgar", "role": "viewer"},
+        actor_name="olivia",
+    )
+    Membership.objects.create(space=space, user=editor, role="viewer")  # theirs arrived last
+    reconcile.reconcile()
+    assert not Membership.objects.filter(space=space, user=editor).exists()
+    conflict = Conflict.objects.get()
+    assert conflict.id == theirs.pk and conflict.lost["role"] == "viewer"
+
+
+def test_a_replay_the_data_no_longer_allows_is_a_conflict_not_a_loss(space: Space, owner: User):
+    """A title change made here reached nobody, and its parent was deleted elsewhere."""
+    parent = services.thought_create(space=space, actor=owner, key="p", title="P")
+    child = services.thought_create(space=space, actor=owner, key="c", title="Old", parent="p")
+    services.thought_update(thought=child, actor=owner, changes={"title": "New"})
+    journal_history(latest())
+    Thought.objects.filter(pk=child.pk).update(title="Old", version=1, parent=None)
+    Thought.objects.filter(pk=parent.pk).delete()
+    outcome = reconcile.reconcile()
+    assert outcome.conflicts == ["dropped"]
+    conflict = Conflict.objects.get()
+    assert conflict.lost["title"] == "New" and not JournalEntry.objects.exists()
