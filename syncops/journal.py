@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Count
 from ulid import ULID
 
 from syncops.models import JournalCursor, JournalEntry
@@ -245,6 +246,6 @@ def backlog() -> dict[str, int]:
     """Entries by state (the status page and ``sync_status``)."""
     _prepare()
     counts = {state: 0 for state in State.values}
-    for state in JournalEntry.objects.using(LOCAL_DB).values_list("state", flat=True):
-        counts[state] += 1
+    by_state = JournalEntry.objects.using(LOCAL_DB).values("state").annotate(count=Count("id"))
+    counts.update({row["state"]: row["count"] for row in by_state.order_by()})
     return counts
