@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import DatabaseError, close_old_connections, connections, models, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    close_old_connections,
+    connections,
+    models,
+    transaction,
+)
 
 logger = logging.getLogger("syncops")
 
@@ -36,6 +43,7 @@ class Change:
     """One journaled row change (syncops.journal)."""
 
     key: str
+    seq: int  # the journal entry's id: the order the changes were made in
     table: str
     op: str  # insert, update or delete
     row: Any  # the primary key
@@ -48,6 +56,7 @@ class Change:
         payload = entry.payload
         return cls(
             key=entry.key,
+            seq=entry.id,
             table=payload["table"],
             op=payload["op"],
             row=payload["row"],
@@ -195,7 +204,14 @@ def replay_row(change: Change, txn: Sequence[Change]) -> bool:
     now = current_row(change.table, change.row)
     if change.op == "insert":
         if now is None and change.after is not None and not _deleted_later(change, txn):
-            insert_row(change.table, change.after)
+            try:
+                insert_row(change.table, change.after)
+            except IntegrityError as exc:
+                if "FOREIGN KEY" not in str(exc).upper():
+                    raise
+                # What it belonged to was deleted on another replica: the delete wins, as
+                # the key's on_delete would have had it.
+                logger.info("Not putting back %s %s: %s", change.table, change.row, exc)
         return True
     if change.op == "delete":
         if now is not None:
@@ -217,7 +233,10 @@ def _deleted_later(change: Change, txn: Sequence[Change]) -> bool:
     from syncops.models import JournalEntry
 
     later = JournalEntry.objects.using("syncops").filter(
-        payload__table=change.table, payload__row=change.row, payload__op="delete"
+        id__gt=change.seq,
+        payload__table=change.table,
+        payload__row=change.row,
+        payload__op="delete",
     )
     return later.exists()
 

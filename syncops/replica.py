@@ -385,6 +385,10 @@ class TursoReplica(Replica):
             raw, sync=self._database, http_ctx=self._http, isolation_level=None
         )
         connection.execute("PRAGMA busy_timeout = 5000")
+        # Local writes keep their references whole (the engine enforces deferred keys); rows
+        # pulled from another replica may still refer to a row deleted here, which
+        # syncops.reconcile repairs. The worker's own connection merges without them.
+        connection.execute("PRAGMA foreign_keys = ON")
         return self.tag(connection)
 
     def connect(self) -> Any:
