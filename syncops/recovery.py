@@ -202,7 +202,8 @@ def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[s
     try:
         tables = user_tables(old)
         existing = set(user_tables(connection))
-        reseeded = bool(tables) and not (set(tables) & existing)
+        # The tombstone table alone is bookkeeping, not data: such a remote was reset.
+        reseeded = bool(tables) and not (set(tables) & (existing - {tombstones.TABLE}))
         other_copy = reseeded or _epoch(old) != _epoch(connection)
         restored: dict[str, int] = {}
 

@@ -60,6 +60,8 @@ def ensure(execute: Any, existing: set[str] | None = None) -> None:
     """Create the tombstone table and triggers with ``execute(sql)``; only for tables in
     ``existing`` when given (a file whose schema is not complete yet)."""
     tables = [(t, key) for t, key in tracked_tables() if existing is None or t in existing]
+    if not tables:
+        return  # an empty file (before migrate, or a remote that was reset): nothing to track
     for sql in statements(tables):
         execute(sql)
 
