@@ -202,6 +202,16 @@ def dangling_link(link: models.Model, fk: models.ForeignKey) -> bool:
     ]
     space = Space.objects.filter(pk=link.space_id).first()
     if space is not None:
+        made = next(
+            (
+                entry
+                for entry in HistoryEntry.objects.filter(
+                    space=space, action=Action.LINK_CREATED, thought_key=keys["source"]
+                )
+                if (entry.after or {}).get("id") == link.pk
+            ),
+            None,
+        )
         conflict_record(
             history_id=link.pk,
             space=space,
@@ -215,8 +225,8 @@ def dangling_link(link: models.Model, fk: models.ForeignKey) -> bool:
                 f"{' and '.join(keys[end] for end in missing)} was deleted on another replica; "
                 "restore brings the thought back with the link."
             ),
-            actor_name="",
-            lost_at=None,
+            actor_name=made.actor_name if made else "",
+            lost_at=made.created_at.isoformat() if made else None,
         )
         _outcome.conflicts.append(Kind.DANGLING)
     Link.objects.filter(pk=link.pk).delete()
@@ -229,29 +239,45 @@ def orphaned_child(child: models.Model, fk: models.ForeignKey) -> bool:
     parent back."""
     assert isinstance(child, Thought)
     deleted = _deleted_snapshot(child.space_id, child.parent_id)
-    grandparent = (deleted or {}).get("parent")
-    new_parent = Thought.objects.filter(space_id=child.space_id, key=grandparent).first()
+    parent_key = (deleted or {}).get("key")
+    new_parent = Thought.objects.filter(
+        space_id=child.space_id, key=(deleted or {}).get("parent")
+    ).first()
     Thought.objects.filter(pk=child.pk).update(parent=new_parent)
     child.parent = new_parent
     kept = child.snapshot()
-    parent_key = (deleted or {}).get("key") or "a deleted thought"
+    placed = _last_change(child, "parent", parent_key)
     conflict_record(
         history_id=child.pk,
         space=child.space,
         kind=Kind.DANGLING,
-        action=Action.NODE_UPDATED,
+        action=placed.action if placed else Action.NODE_UPDATED,
         thought_key=child.key,
-        lost={**kept, "parent": (deleted or {}).get("key")},
+        lost={**kept, "parent": parent_key},
         kept=kept,
         detail=(
-            f"{child.key!r} was placed under {parent_key!r} while that was deleted on another "
-            "replica; it moved up a level, restore brings the parent back."
+            f"{child.key!r} was placed under {parent_key or 'a thought'!r} while that was "
+            "deleted on another replica; it moved up a level, restore brings the parent back."
         ),
-        actor_name="",
-        lost_at=None,
+        actor_name=placed.actor_name if placed else "",
+        lost_at=placed.created_at.isoformat() if placed else None,
     )
     _outcome.conflicts.append(Kind.DANGLING)
     return True
+
+
+def _last_change(thought: Thought, name: str, value: Any) -> HistoryEntry | None:
+    """The newest history entry of ``thought`` that set ``name`` to ``value``."""
+    entries = HistoryEntry.objects.filter(
+        space_id=thought.space_id,
+        thought_key=thought.key,
+        action__in=[Action.NODE_CREATED, Action.NODE_UPDATED],
+    ).order_by("-id")
+    for entry in entries:
+        after = entry.after or {}
+        if after.get("id") == thought.pk and after.get(name) == value:
+            return entry
+    return None
 
 
 def _deleted_snapshot(space_id: str, thought_id: str | None) -> dict[str, Any] | None:
