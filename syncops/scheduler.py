@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from syncops.recovery import recover
+from syncops.recovery import recover, unmerged_folders
 from syncops.replica import Diverged, Replica, SyncError
 
 logger = logging.getLogger("syncops")
@@ -43,6 +43,7 @@ class SyncScheduler:
         self._pull_requested = threading.Event()
         self._failures = 0
         self._last_push = float("-inf")  # time.monotonic() when the last push began
+        self._finish_recovery = True  # look for a copy an interrupted recovery left unmerged
         self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
 
     def start(self) -> SyncScheduler:
@@ -97,12 +98,13 @@ class SyncScheduler:
         self._failures = 0
         return True
 
-    def _recover(self, diverged: Diverged) -> bool:
+    def _recover(self, diverged: Diverged | str) -> bool:
         """Rebuild the replica (syncops.recovery); True when it worked."""
         started = time.perf_counter()
         try:
             report = recover(self.replica, reason=str(diverged))
         except Exception as exc:
+            self._finish_recovery = True  # its copy may be quarantined already: retry the merge
             self._failures += 1
             logger.exception("Recovery of %s failed", self.replica.path)
             self.replica.state.record("pull", started, exc)
@@ -124,6 +126,15 @@ class SyncScheduler:
             self._wake.clear()
             if self._stopping.is_set():
                 break
+            if self._finish_recovery:
+                # First thing after a start (or a failed recovery): a copy in quarantine that
+                # an interrupted recovery never merged back is merged before anything syncs.
+                self._finish_recovery = False
+                if unmerged_folders(self.replica.path) and not self._recover(
+                    "An interrupted recovery left its old copy unmerged."
+                ):
+                    self._stopping.wait(self._backoff())
+                    continue
             if self._dirty.is_set():
                 since = time.monotonic() - self._last_push
                 time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers
