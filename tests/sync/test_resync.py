@@ -141,6 +141,10 @@ def test_resync_refuses_while_a_server_owns_the_files(tmp_path: Path, mode: str,
             assert result.returncode != 0
             assert "pid" in result.stderr and "stop" in result.stderr, result.stderr
         assert not quarantined(a)
+        with pytest.raises(RuntimeError, match="exited"), daphnes(a):
+            pass  # a second server on the same files stops at start
+        logs = Path(a["THOUGHTSPACE_DB_PATH"]).parent.glob("*.daphne-*.log")
+        assert any("owned by another process" in log.read_text() for log in logs)
     # The server is gone; its lock file stays behind and blocks nothing.
     assert Path(a["THOUGHTSPACE_DB_PATH"] + ".owner").exists()
     result = resync(a)
