@@ -43,7 +43,8 @@ class SyncScheduler:
         self._pull_requested = threading.Event()
         self._failures = 0
         self._last_push = float("-inf")  # time.monotonic() when the last push began
-        self._finish_recovery = True  # look for a copy an interrupted recovery left unmerged
+        # When to look for a copy an interrupted recovery left unmerged (None: not again).
+        self._finish_at: float | None = 0.0
         self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
 
     def start(self) -> SyncScheduler:
@@ -104,8 +105,9 @@ class SyncScheduler:
         try:
             report = recover(self.replica, reason=str(diverged))
         except Exception as exc:
-            self._finish_recovery = True  # its copy may be quarantined already: retry the merge
             self._failures += 1
+            # Its copy may be in quarantine already: the merge is retried after a backoff.
+            self._finish_at = time.monotonic() + self._backoff()
             logger.exception("Recovery of %s failed", self.replica.path)
             self.replica.state.record("pull", started, exc)
             self.on_event("recovery", False, (time.perf_counter() - started) * 1000, str(exc))
@@ -126,15 +128,13 @@ class SyncScheduler:
             self._wake.clear()
             if self._stopping.is_set():
                 break
-            if self._finish_recovery:
-                # First thing after a start (or a failed recovery): a copy in quarantine that
-                # an interrupted recovery never merged back is merged before anything syncs.
-                self._finish_recovery = False
-                if unmerged_folders(self.replica.path) and not self._recover(
-                    "An interrupted recovery left its old copy unmerged."
-                ):
-                    self._stopping.wait(self._backoff())
-                    continue
+            if self._finish_at is not None and time.monotonic() >= self._finish_at:
+                # First thing after a start (and after a failed recovery): a copy in quarantine
+                # that an interrupted recovery never merged back is merged. A merge that keeps
+                # failing is retried with backoff and does not hold up syncing.
+                self._finish_at = None
+                if unmerged_folders(self.replica.path):
+                    self._recover("An interrupted recovery left its old copy unmerged.")
             if self._dirty.is_set():
                 since = time.monotonic() - self._last_push
                 time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers
