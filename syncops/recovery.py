@@ -43,7 +43,8 @@ REPLICA_SUFFIXES = (
     "-epoch",
 )
 PREFERENCES = ("remote", "local")
-_INTERNAL_PREFIXES = ("sqlite_", "turso_", "__turso", "libsql_", "_litestream")
+UNMERGED = "UNMERGED"  # marks a quarantine folder whose copy is still to be merged back
+INTERNAL_PREFIXES = ("sqlite_", "turso_", "__turso", "libsql_", "_litestream")
 _MAX_PARAMETERS = 500  # per INSERT statement
 
 
@@ -60,15 +61,26 @@ def quarantine_dir(database_path: str) -> Path:
     return Path(database_path).parent / "quarantine" / stamp
 
 
-def quarantine(database_path: str, *, reason: str) -> Path:
-    """Move every local file of the replica into a new timestamped folder; return it. The
-    journal first takes every change the moved copy's change log holds (syncops.journal): the
-    new file starts a change log of its own."""
+def quarantine(database_path: str, *, reason: str, prefer: str | None = None) -> Path:
+    """Move every local file of the replica into a new timestamped folder; return it.
+
+    With ``prefer`` (a recovery), the folder is marked ``UNMERGED`` before anything moves and
+    stays so until its rows are merged into the rebuilt replica: a recovery interrupted in
+    between (the remote died, the process was killed) is finished by the next one, in this
+    process or after a restart. Other code (quarantine retention) keeps such a folder. The
+    journal takes every change the moved copy's change log holds (syncops.journal): the new
+    file starts a change log of its own."""
     target = quarantine_dir(database_path)
     target.mkdir(parents=True, exist_ok=False)
+    (target / "REASON.txt").write_text(f"{reason}\nfrom {database_path}\n")
+    if prefer is not None:
+        (target / UNMERGED).write_text(
+            f"prefer={prefer}\ndatabase={Path(database_path).name}\n"
+            "The rows of this copy are not merged into the replica yet: the next recovery (the "
+            "server's start, `manage.py sync` or `manage.py resync`) merges them.\n"
+        )
     for path in replica_files(database_path):
         shutil.move(str(path), target / path.name)
-    (target / "REASON.txt").write_text(f"{reason}\nfrom {database_path}\n")
     _journal_old_copy(target / Path(database_path).name, database_path)
     return target
 
@@ -88,6 +100,24 @@ def _journal_old_copy(old_path: Path, database_path: str) -> None:
         journal.restart(database_path)
 
 
+def _marker(folder: Path) -> dict[str, str]:
+    lines = (folder / UNMERGED).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def unmerged_folders(database_path: str) -> list[Path]:
+    """Quarantine folders of this database whose copy was never merged back, oldest first."""
+    root = Path(database_path).parent / "quarantine"
+    if not root.is_dir():
+        return []
+    name = Path(database_path).name
+    return sorted(
+        folder
+        for folder in root.iterdir()
+        if (folder / UNMERGED).is_file() and _marker(folder).get("database", name) == name
+    )
+
+
 @dataclass
 class RecoveryReport:
     """What a recovery did, for the event log, the status API and ``resync``'s output."""
@@ -95,6 +125,7 @@ class RecoveryReport:
     reason: str
     prefer: str
     folder: Path | None = None
+    finished: list[Path] = field(default_factory=list)  # interrupted recoveries' copies merged
     reseeded: bool = False
     restored: dict[str, int] = field(default_factory=dict)  # rows put back, per table
     duration_ms: float = 0.0
@@ -111,22 +142,29 @@ class RecoveryReport:
             else f"rebuilt from the remote, then wrote the local copy's {rows} row(s) over it"
         )
         pushed = "pushed" if self.pushed else f"push pending ({self.push_error})"
-        return (
-            f"Recovered in {self.duration_ms:.0f} ms: {self.reason} Local files moved to "
-            f"{self.folder}; {what}; {pushed}."
+        moved = (
+            "Finished the interrupted recovery of "
+            + ", ".join(str(folder) for folder in self.finished)
+            if self.finished
+            else f"Local files moved to {self.folder}"
         )
+        return f"Recovered in {self.duration_ms:.0f} ms: {self.reason} {moved}; {what}; {pushed}."
 
 
-def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryReport:
+def recover(replica: Any, *, reason: str, prefer: str | None = None) -> RecoveryReport:
     """Quarantine the replica's files, rebuild it from the remote, put back what only the old
-    copy held, and push. Holds the replica's sync and write locks while it rebuilds."""
+    copy held, and push. Holds the replica's sync and write locks while it rebuilds.
+
+    When earlier recoveries were interrupted (their folders still say ``UNMERGED``), their
+    copies are merged into the current file instead, each with the preference it was started
+    with unless ``prefer`` is given; nothing is moved again."""
     from syncops.replica import SyncError
     from syncops.signals import recovered
 
-    if prefer not in PREFERENCES:
+    if prefer is not None and prefer not in PREFERENCES:
         raise ValueError(f"prefer must be one of {PREFERENCES}, not {prefer!r}")
     started = time.perf_counter()
-    report = RecoveryReport(reason=reason, prefer=prefer)
+    report = RecoveryReport(reason=reason, prefer=prefer or "remote")
     with replica.lock:
         try:
             remote_sql.query(replica.url, replica.token, "SELECT 1")
@@ -136,25 +174,13 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
                 "moved; it is retried with the next sync."
             ) from exc
         with replica.write_lock:  # no request writes while the files change under it
-            # A recovery that failed half-way left its old copy unmerged: finish that one.
-            report.folder = replica.unmerged_copy
-            if report.folder is None:
+            folders = report.finished = unmerged_folders(replica.path)
+            if not folders:
                 replica.close()
-                report.folder = quarantine(replica.path, reason=reason)
-                replica.unmerged_copy = report.folder
-            try:
-                connection = replica.raw_connection()  # a fresh copy, from the remote
-                old = report.folder / Path(replica.path).name
-                report.reseeded, report.restored = merge(connection, old, prefer=prefer)
-                if report.reseeded or prefer == "local":
-                    _in_transaction(connection, lambda: epoch.renew(connection))
-            except Exception as exc:
-                replica.close()
-                raise SyncError(
-                    f"Rebuilding {replica.path} failed: {exc}. The old copy is safe in "
-                    f"{report.folder} and is merged when the recovery is retried."
-                ) from exc
-            replica.unmerged_copy = None
+                folders = [quarantine(replica.path, reason=reason, prefer=report.prefer)]
+            report.folder = folders[-1]
+            for folder in folders:
+                _merge_folder(replica, folder, prefer, report)
         try:
             replica.push()
             report.pushed = True
@@ -168,11 +194,35 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
     return report
 
 
+def _merge_folder(replica: Any, folder: Path, prefer: str | None, report: RecoveryReport) -> None:
+    """Merge one quarantined copy into the current file, then drop its ``UNMERGED`` mark."""
+    from syncops.replica import SyncError
+
+    prefer = prefer or _marker(folder).get("prefer", "remote")
+    try:
+        connection = replica.synced_connection()  # holds what the remote holds now
+        reseeded, restored = merge(connection, folder / Path(replica.path).name, prefer=prefer)
+        if reseeded or prefer == "local":
+            _in_transaction(connection, lambda: epoch.renew(connection))
+        replica.synced_connection()  # replica mode: the local file takes the forwarded rows
+    except Exception as exc:
+        replica.close()
+        raise SyncError(
+            f"Rebuilding {replica.path} failed: {str(exc).rstrip('.')}. The old copy is safe "
+            f"in {folder} (marked {UNMERGED}); it is merged by the next recovery: the "
+            "server's next start or sync, or `manage.py resync` once the remote answers."
+        ) from exc
+    (folder / UNMERGED).unlink()
+    report.reseeded = report.reseeded or reseeded
+    for table, rows in restored.items():
+        report.restored[table] = report.restored.get(table, 0) + rows
+
+
 def user_tables(connection: Any) -> list[str]:
     rows = connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
     ).fetchall()
-    return [row[0] for row in rows if not row[0].startswith(_INTERNAL_PREFIXES)]
+    return [row[0] for row in rows if not row[0].startswith(INTERNAL_PREFIXES)]
 
 
 def read_old_copy(path: Path) -> sqlite3.Connection | None:
@@ -214,7 +264,7 @@ def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[s
                     (kind,),
                 ):
                     table_missing = name not in existing if kind == "table" else reseeded
-                    if table_missing and not name.startswith(_INTERNAL_PREFIXES):
+                    if table_missing and not name.startswith(INTERNAL_PREFIXES):
                         connection.execute(sql)
             ordered = sorted(tables, key=lambda table: table != tombstones.TABLE)
             for table in ordered:

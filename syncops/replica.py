@@ -77,7 +77,6 @@ class Replica:
         # closed instead of pooled, and a write must not start on one.
         self.generation = 0
         self._generations: dict[int, int] = {}  # id(connection) -> generation it was opened in
-        self.unmerged_copy: Path | None = None  # a quarantined copy a failed recovery left
         self.seen_epoch: str | None = None  # the remote's epoch, as last written to <db>-epoch
 
     @property
@@ -136,6 +135,11 @@ class Replica:
     def raw_connection(self) -> Any:
         """A driver connection for syncops' own maintenance (recovery), current generation."""
         return self.connect()
+
+    def synced_connection(self) -> Any:
+        """``raw_connection()`` once the local file holds what the remote holds now: what a
+        recovery merges into, and reads back after merging."""
+        return self.raw_connection()
 
     def committed_write(self) -> None:
         """Called by the backend after a transaction that changed rows has committed."""
@@ -259,6 +263,15 @@ class LibsqlReplica(Replica):
         with self.lock:
             self.check_primary()
             return self._syncer()
+
+    def synced_connection(self) -> Any:
+        # A new replica file holds nothing until it syncs, and writes are forwarded to the
+        # primary: without this sync a merge would create tables the primary already has
+        # (refused: "table ... already exists") and not see the rows it wrote. The caller
+        # holds write_lock, so this syncs directly rather than through pull().
+        connection = self.raw_connection()
+        connection.sync()
+        return connection
 
     def epoch_connection(self) -> Any:
         return self._syncer()

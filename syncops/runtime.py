@@ -15,8 +15,9 @@ from typing import Any
 
 from django.conf import settings
 
+from syncops import owner
 from syncops.control import ControlServer
-from syncops.recovery import recover
+from syncops.recovery import recover, unmerged_folders
 from syncops.replica import Diverged, Replica, SyncError, all_replicas, replica_for
 from syncops.scheduler import SyncScheduler
 
@@ -28,6 +29,7 @@ _started: set[int] = set()
 _served: set[int] = set()
 _lock = threading.Lock()
 _controls: list[ControlServer] = []
+_owned: list[owner.OwnerLock] = []  # held until the process exits
 
 
 def record_event(kind: str, ok: bool, duration_ms: float | None, message: str) -> None:
@@ -110,10 +112,14 @@ def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
 
 
 def start_server() -> None:
-    """Called by the ASGI application: sync from the start, and serve the control channel."""
+    """Called by the ASGI application: own the replica's files (raises OwnedElsewhere when
+    another live process does), sync from the start, and serve the control channel."""
     from django.db import connections
 
-    ensure_started(replica_for(connections["default"].settings_dict), serve_control=True)
+    replica = replica_for(connections["default"].settings_dict)
+    if replica.syncs and not _owned:
+        _owned.append(owner.claim(replica.path, role="the server"))
+    ensure_started(replica, serve_control=True)
 
 
 def answer(replica: Replica, op: str) -> dict[str, Any]:
@@ -131,6 +137,9 @@ def run_sync(replica: Replica, op: str = "sync") -> dict[str, Any]:
     found on the way is recovered from (syncops.recovery) before the result is given."""
     started = time.perf_counter()
     try:
+        if unmerged_folders(replica.path):  # an interrupted recovery is finished first
+            report = recover(replica, reason="An interrupted recovery left its old copy unmerged.")
+            record_event("recovery", True, report.duration_ms, report.summary())
         try:
             _push_pull(replica, op)
         except Diverged as exc:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from syncops.recovery import recover
+from syncops.recovery import recover, unmerged_folders
 from syncops.replica import Diverged, Replica, SyncError
 
 logger = logging.getLogger("syncops")
@@ -43,6 +43,8 @@ class SyncScheduler:
         self._pull_requested = threading.Event()
         self._failures = 0
         self._last_push = float("-inf")  # time.monotonic() when the last push began
+        # When to look for a copy an interrupted recovery left unmerged (None: not again).
+        self._finish_at: float | None = 0.0
         self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
 
     def start(self) -> SyncScheduler:
@@ -97,13 +99,15 @@ class SyncScheduler:
         self._failures = 0
         return True
 
-    def _recover(self, diverged: Diverged) -> bool:
+    def _recover(self, diverged: Diverged | str) -> bool:
         """Rebuild the replica (syncops.recovery); True when it worked."""
         started = time.perf_counter()
         try:
             report = recover(self.replica, reason=str(diverged))
         except Exception as exc:
             self._failures += 1
+            # Its copy may be in quarantine already: the merge is retried after a backoff.
+            self._finish_at = time.monotonic() + self._backoff()
             logger.exception("Recovery of %s failed", self.replica.path)
             self.replica.state.record("pull", started, exc)
             self.on_event("recovery", False, (time.perf_counter() - started) * 1000, str(exc))
@@ -124,6 +128,13 @@ class SyncScheduler:
             self._wake.clear()
             if self._stopping.is_set():
                 break
+            if self._finish_at is not None and time.monotonic() >= self._finish_at:
+                # First thing after a start (and after a failed recovery): a copy in quarantine
+                # that an interrupted recovery never merged back is merged. A merge that keeps
+                # failing is retried with backoff and does not hold up syncing.
+                self._finish_at = None
+                if unmerged_folders(self.replica.path):
+                    self._recover("An interrupted recovery left its old copy unmerged.")
             if self._dirty.is_set():
                 since = time.monotonic() - self._last_push
                 time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers

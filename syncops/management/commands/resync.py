@@ -2,19 +2,22 @@
 
 The local files are moved into ``var/quarantine/<time>/`` (never deleted), the replica is
 rebuilt from the remote, and what only the old copy held is put back (syncops.recovery). The
-background worker does the same by itself when it finds the remote reset or replaced.
+background worker does the same by itself when it finds the remote reset or replaced. A copy
+an interrupted recovery left (its folder marked ``UNMERGED``) is merged instead of moving the
+files again. Works in both syncing modes, only while no server owns the files
+(syncops.owner); ``--dry-run`` reads copies of the files and changes nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from syncops import epoch, recovery, remote
-from syncops.control import ask_owner
-from syncops.replica import SyncError, replica_for
+from syncops import epoch, owner, recovery, remote, snapshot
+from syncops.replica import Replica, replica_for
 
 PREFER_HELP = (
     "When both sides hold a row: keep the remote's version (remote, the default; rows only "
@@ -38,55 +41,72 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Compare and plan only.")
-        parser.add_argument(
-            "--prefer", choices=recovery.PREFERENCES, default="remote", help=PREFER_HELP
-        )
+        parser.add_argument("--prefer", choices=recovery.PREFERENCES, help=PREFER_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connection = connections["default"]
-        replica = replica_for(connection.settings_dict)
+        replica = replica_for(connections["default"].settings_dict)
         if not replica.syncs:
             raise CommandError(f"resync needs a syncing mode; this one is {replica.mode!r}.")
-        owner = ask_owner(replica.path, "status")
-        if owner is not None:
-            raise CommandError(
-                f"The server (pid {owner.get('pid')}) owns {replica.path}: stop it first, then "
-                "run `manage.py resync` again. (It recovers by itself when the remote is reset "
-                "or replaced; `manage.py sync_status` shows what it did.)"
-            )
-        step = self._steps(dry_run=options["dry_run"])
-        step("Comparing the local replica with the remote")
-        before = table_counts()
+        lock = None
         try:
-            theirs = self._remote_counts(replica, before)
+            if options["dry_run"]:
+                owner.check_unowned(replica.path)
+            else:
+                lock = owner.claim(replica.path, role="manage.py resync")
+        except owner.OwnedElsewhere as exc:
+            raise CommandError(f"{exc}\nNothing was changed.") from exc
+        try:
+            self._resync(replica, dry_run=options["dry_run"], prefer=options["prefer"])
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _resync(self, replica: Replica, *, dry_run: bool, prefer: str | None) -> None:
+        step = self._steps(dry_run=dry_run)
+        step("Comparing the local replica with the remote")
+        local = snapshot.read_counts(Path(replica.path))
+        self.stdout.write(f"  local: {local.describe()}")
+        unmerged = recovery.unmerged_folders(replica.path)
+        copies = [snapshot.read_counts(folder / Path(replica.path).name) for folder in unmerged]
+        for copy in copies:
+            self.stdout.write(
+                f"  an interrupted recovery left {copy.path.parent} ({recovery.UNMERGED}): "
+                f"{copy.describe()}"
+            )
+        try:
+            theirs = self._remote_counts(replica)
         except remote.RemoteError as exc:
             raise CommandError(
                 f"The remote {replica.state.remote_url} cannot be reached: {exc}\nNothing was "
                 "changed. Bring it back (or fix TURSO_DATABASE_URL) and run resync again."
             ) from exc
-        self._compare(before, theirs)
+        self._compare(local.counts, theirs)
         files = recovery.replica_files(replica.path)
-        self.stdout.write("  local files: " + ", ".join(path.name for path in files))
-        if options["dry_run"]:
-            empty = not any(theirs.values()) and not set(theirs) & set(before)
-            self.stdout.write(
-                "Plan: move the files above to var/quarantine/<time>/, "
-                + ("reseed the empty remote from them" if empty else "rebuild from the remote")
-                + f", put back the rows only the local copy holds (prefer {options['prefer']}), "
-                "push."
-            )
+        self.stdout.write("  local files: " + (", ".join(p.name for p in files) or "none"))
+        self.stdout.write("Plan: " + self._plan(replica, unmerged, theirs, prefer) + ".")
+        if dry_run:
             self.stdout.write(self.style.SUCCESS("Dry run: nothing was changed."))
             return
-        connection.close()
-        step("Rebuilding (the old files go to quarantine, never deleted)")
+        if unmerged:
+            step("Merging what the interrupted recovery moved to quarantine")
+        else:
+            step("Rebuilding (the old files go to quarantine, never deleted)")
         try:
-            report = recovery.recover(replica, reason="manage.py resync", prefer=options["prefer"])
-        except SyncError as exc:
-            raise CommandError(str(exc)) from exc
+            report = recovery.recover(
+                replica, reason="Asked for by manage.py resync.", prefer=prefer
+            )
+        except Exception as exc:
+            raise CommandError(
+                f"Resync failed: {exc}\nRun `manage.py resync --dry-run` to see where things "
+                "stand, and `manage.py resync` again once the cause is fixed."
+            ) from exc
         self.stdout.write(f"  {report.summary()}")
         for table, rows in sorted(report.restored.items()):
             self.stdout.write(f"  put back {rows:>8} row(s) in {table}")
         step("Comparing row counts (old → rebuilt)")
+        before = local.counts
+        for copy in copies:  # an interrupted recovery's copy was the local file before it
+            before = {t: max(before.get(t, 0), n) for t, n in {**before, **copy.counts}.items()}
         after = table_counts()
         short = False
         for table in sorted(set(before) | set(after)):
@@ -101,26 +121,39 @@ class Command(BaseCommand):
             message += f" Not pushed yet ({report.push_error}); the next sync pushes it."
         self.stdout.write(self.style.WARNING(message) if short else self.style.SUCCESS(message))
 
-    def _remote_counts(self, replica: Any, tables: dict[str, int]) -> dict[str, int]:
+    def _plan(
+        self, replica: Replica, unmerged: list[Path], theirs: dict[str, int], prefer: str | None
+    ) -> str:
+        keep = f"put back the rows only the old copy holds (prefer {prefer or 'remote'}), push"
+        if unmerged:
+            return (
+                "merge the copies in " + ", ".join(str(folder) for folder in unmerged) + " into "
+                f"the current file ({keep}); no file is moved again"
+            )
+        folder = Path(replica.path).parent / "quarantine"
+        rebuild = "reseed the empty remote from them" if not theirs else "rebuild from the remote"
+        return f"move the files above to {folder}/<time>/, {rebuild}, {keep}"
+
+    def _remote_counts(self, replica: Replica) -> dict[str, int]:
+        """Rows per table on the remote (over HTTP: the local file is not opened)."""
+        url, token = replica.url or "", replica.token
+        listed = remote.query(url, token, "SELECT name FROM sqlite_master WHERE type = 'table'")
         counts = {}
-        for table in tables:
-            try:
-                counts[table] = remote.query(
-                    replica.url, replica.token, f'SELECT COUNT(*) FROM "{table}"'
-                )[0][0]
-            except remote.NoSuchTable:
-                continue
-        self.stdout.write(
-            f"  remote epoch: {epoch.remote(replica.url, replica.token) or 'none (empty or reset)'}"
-        )
+        for (table,) in listed:
+            if not str(table).startswith(recovery.INTERNAL_PREFIXES):
+                counts[str(table)] = remote.query(url, token, f'SELECT COUNT(*) FROM "{table}"')[0][
+                    0
+                ]
+        self.stdout.write(f"  remote epoch: {epoch.remote(url, token) or 'none (empty or reset)'}")
         return counts
 
     def _compare(self, local: dict[str, int], theirs: dict[str, int]) -> None:
         self.stdout.write(f"  {'table':<40} {'local':>8}   remote")
-        for table in sorted(local):
-            there = theirs.get(table)
+        for table in sorted(set(local) | set(theirs)):
+            here, there = local.get(table), theirs.get(table)
+            shown_here = "missing" if here is None else str(here)
             shown = "missing" if there is None else str(there)
-            self.stdout.write(f"  {table:<40} {local[table]:>8}   {shown}")
+            self.stdout.write(f"  {table:<40} {shown_here:>8}   {shown}")
         self.stdout.write(
             f"  {sum(local.values())} local row(s); {sum(theirs.values())} on the remote"
         )

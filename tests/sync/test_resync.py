@@ -1,0 +1,223 @@
+"""``manage.py resync`` in both syncing modes, against real servers: it works in replica mode as
+in offline mode, refuses while a server owns the files, changes nothing with ``--dry-run``, and
+an interrupted recovery's copy (``UNMERGED`` in its quarantine folder) is merged after a
+restart."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncops import remote
+from syncops.devservers import Server, start_sqld, start_turso_sync_server
+from tests.live.servers import PYTHON, ROOT, daphnes, manage, prepare_database
+from tests.sync.instances import count, sync_env, wait_until
+
+SERVERS = {"offline": start_turso_sync_server, "replica": start_sqld}
+
+
+class CuttingProxy:
+    """A TCP proxy to the remote that, once armed, stops forwarding for good right after it has
+    passed on a request holding ``trigger``: the remote "dies" at a chosen moment."""
+
+    def __init__(self, upstream_port: int, trigger: bytes = b'"SELECT 1"') -> None:
+        self.upstream_port = upstream_port
+        self.trigger = trigger
+        self.armed = threading.Event()
+        self.cut = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.cut.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            for source, target, sniff in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(
+                    target=self._pump, args=(source, target, sniff), daemon=True
+                ).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, sniff: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+                if sniff and self.armed.is_set() and self.trigger in data:
+                    self.cut.set()
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def heal(self) -> None:
+        self.armed.clear()
+        self.cut.clear()
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+@pytest.fixture(params=["offline", "replica"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def remote_server(mode: str, tmp_path: Path) -> Iterator[Server]:
+    if mode == "offline":
+        server = start_turso_sync_server(tmp_path / "remote" / "remote.db")
+    else:
+        server = start_sqld(tmp_path / "sqld")
+    with server:
+        yield server
+
+
+def resync(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "manage.py", "resync", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def quarantined(env: dict[str, str]) -> list[Path]:
+    folder = Path(env["THOUGHTSPACE_DB_PATH"]).parent / "quarantine"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def files_of(env: dict[str, str]) -> dict[str, str]:
+    """Every file of the instance (database, its companions, the syncops file, quarantine) by
+    relative path, with a hash of its bytes; daphne's logs left out."""
+    root = Path(env["THOUGHTSPACE_DB_PATH"]).parent
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".daphne-" not in path.name
+    }
+
+
+def remote_count(url: str, sql: str) -> int:
+    return int(remote.query(url, "", sql)[0][0])
+
+
+def test_resync_rebuilds_a_replica_mode_instance(tmp_path: Path):
+    with start_sqld(tmp_path / "sqld") as server:
+        a = sync_env(tmp_path, "a", "replica", server.url)
+        prepare_database(a)
+        rows = count(a)
+        for args in ((), ("--prefer", "local")):
+            result = resync(a, *args)
+            assert result.returncode == 0, result.stderr
+            assert "Rebuilt" in result.stdout and "fewer rows" not in result.stdout
+        assert len(quarantined(a)) == 2
+        assert not any((folder / "UNMERGED").exists() for folder in quarantined(a))
+        assert count(a) == rows
+        assert remote_count(server.url, "SELECT COUNT(*) FROM spaces_thought") == rows
+
+
+def test_resync_refuses_while_a_server_owns_the_files(tmp_path: Path, mode: str, remote_server):
+    a = sync_env(tmp_path, "a", mode, remote_server.url)
+    prepare_database(a)
+    with daphnes(a):
+        for args in ((), ("--dry-run",)):
+            result = resync(a, *args)
+            assert result.returncode != 0
+            assert "pid" in result.stderr and "stop" in result.stderr, result.stderr
+        assert not quarantined(a)
+        with pytest.raises(RuntimeError, match="exited"), daphnes(a):
+            pass  # a second server on the same files stops at start
+        logs = Path(a["THOUGHTSPACE_DB_PATH"]).parent.glob("*.daphne-*.log")
+        assert any("owned by another process" in log.read_text() for log in logs)
+    # The server is gone; its lock file stays behind and blocks nothing.
+    assert Path(a["THOUGHTSPACE_DB_PATH"] + ".owner").exists()
+    result = resync(a)
+    assert result.returncode == 0, result.stderr
+    assert len(quarantined(a)) == 1
+
+
+def test_a_dry_run_changes_no_file_even_after_a_failed_resync(
+    tmp_path: Path, mode: str, remote_server
+):
+    proxy = CuttingProxy(remote_server.port)
+    a = sync_env(tmp_path, "a", mode, proxy.url)
+    prepare_database(a)
+    try:
+        before = files_of(a)
+        result = resync(a, "--dry-run")
+        assert result.returncode == 0, result.stderr
+        assert "nothing was changed" in result.stdout
+        assert files_of(a) == before
+
+        proxy.armed.set()  # the remote dies right after the recovery saw it answer
+        failed = resync(a)
+        assert failed.returncode != 0
+        proxy.heal()
+
+        before = files_of(a)
+        result = resync(a, "--dry-run")
+        assert files_of(a) == before
+        assert result.returncode == 0, result.stderr
+        (folder,) = quarantined(a)
+        assert folder.name in result.stdout and "nothing was changed" in result.stdout
+    finally:
+        proxy.close()
+
+
+SPACE_ONLY_HERE = (
+    "from spaces.models import Space; from django.contrib.auth.models import User; "
+    "Space.objects.create(title='only-in-the-old-copy', owner=User.objects.get(username='demo'))"
+)
+SPACES = "SELECT COUNT(*) FROM spaces_space WHERE title = 'only-in-the-old-copy'"
+
+
+def test_an_interrupted_recovery_is_merged_after_a_restart(tmp_path: Path):
+    remote_file = tmp_path / "remote" / "remote.db"
+    with start_turso_sync_server(remote_file) as server:
+        proxy = CuttingProxy(server.port)
+        a = sync_env(tmp_path, "a", "offline", proxy.url)
+        try:
+            prepare_database(a)
+            proxy.armed.set()
+            proxy.cut.set()  # the remote is away: the row stays local...
+            manage(a, "shell", "--no-imports", "-c", SPACE_ONLY_HERE)
+            proxy.heal()
+            proxy.armed.set()  # ...and it dies again in the middle of a resync
+            failed = resync(a)
+            assert failed.returncode != 0, failed.stdout
+            proxy.heal()
+            (folder,) = quarantined(a)
+            assert (folder / "UNMERGED").exists()
+            assert remote_count(server.url, SPACES) == 0
+
+            with daphnes(a):  # a restart finishes the recovery
+                wait_until(
+                    lambda: not (folder / "UNMERGED").exists(),
+                    timeout=60,
+                    what="the old copy to be merged",
+                )
+                wait_until(
+                    lambda: remote_count(server.url, SPACES) == 1,
+                    timeout=30,
+                    what="the merged row on the remote",
+                )
+            assert quarantined(a) == [folder]  # merged into the rebuilt file, not moved again
+            assert count(a) == remote_count(server.url, "SELECT COUNT(*) FROM spaces_thought")
+        finally:
+            proxy.close()
