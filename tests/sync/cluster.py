@@ -31,7 +31,6 @@ from tests.live.servers import (
     _wait_for_port,
     manage,
 )
-from tests.live.servers import request_json as api
 from tests.sync.instances import sync_env, wait_until
 from tests.sync.proxy import Proxy
 
@@ -119,12 +118,34 @@ class Instance:
         return manage(self.env, "shell", "--no-imports", "-c", code)
 
     def api(self, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        return api(self.url, method, path, token, body)
+        """(status, decoded JSON) of one API call; a body that is not JSON (a server error
+        page) fails the test with the page, not with a decoding error."""
+        request = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            text = raw.decode(errors="replace")
+            raise AssertionError(
+                f"{method} {path} on {self} answered {status}: {text[-2000:]}"
+            ) from None
 
     def status(self, token: str) -> dict[str, Any]:
         """The sync status; empty while the instance answers 503 (in a rebuild)."""
         status, body = self.api(token, "GET", "/api/sync/status")
-        return body if status == 200 else {}
+        if status == 503:
+            return {}
+        assert status == 200, f"GET /api/sync/status on {self} answered {status}: {body}"
+        return body  # type: ignore[no-any-return]
 
     def login(self, username: str, password: str) -> Session | None:
         session = Session(self.url)

@@ -232,10 +232,10 @@ def test_a_delete_made_while_the_remote_was_down_survives_a_remote_reset(cluster
         wait_until(
             lambda: (
                 cluster.b.status(cluster.demo.token).get("recoveries", 0) >= 1
-                and remote_keys(cluster)
+                and "doomed" in remote_keys(cluster)
             ),
             timeout=60,
-            what="B to reseed the reset remote",
+            what="B to reseed the reset remote with its copy of doomed",
         )
     cluster.settle()
     expected = sorted(set(before) - {"doomed"})
