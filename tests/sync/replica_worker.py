@@ -15,13 +15,14 @@ from typing import Any
 
 
 def main() -> None:
+    from django.contrib.auth import authenticate
     from django.contrib.auth.models import User
     from django.db import close_old_connections, connections
 
     from spaces import services
     from spaces.errors import ServiceError
     from spaces.events import change_committed
-    from spaces.models import Conflict, HistoryEntry, Space, Thought
+    from spaces.models import Conflict, HistoryEntry, Link, Space, Thought
     from syncops.replica import replica_for
     from syncops.runtime import ensure_started, run_sync
 
@@ -52,6 +53,11 @@ def main() -> None:
                 [link.id, link.source.key, link.target.key, link.label]
                 for link in space.links.select_related("source", "target")
             ),
+            "title": space.title,
+            "members": sorted(
+                [m.user.email, m.role] for m in space.memberships.select_related("user")
+            ),
+            "users": sorted([u.pk, u.username, u.email] for u in User.objects.all()),
             "conflicts": sorted(
                 [c.id, c.kind, c.status] for c in Conflict.objects.filter(space=space)
             ),
@@ -67,12 +73,38 @@ def main() -> None:
             ],
         }
 
+    def readers(space_id: str) -> list[list[str | None]]:
+        """[email, role] of every user who may read the space, by the pages' own check."""
+        space = Space.objects.get(pk=space_id)
+        return sorted(
+            [u.email, role] for u in User.objects.all() if (role := space.role_of(u)) is not None
+        )
+
+    def logins(accounts: list[list[str]]) -> dict[str, bool]:
+        """For each [email, password]: whether that user exists here and the password works."""
+        found = {}
+        for email, secret in accounts:
+            user = User.objects.filter(email=email).first()
+            found[email] = bool(user and authenticate(username=user.username, password=secret))
+        return found
+
     def run(command: dict[str, Any]) -> dict[str, Any]:
         op = command["op"]
         if op == "sync":
             return run_sync(replica)
         if op == "state":
             return {"ok": True, "state": state(command["space"])}
+        if op == "readers":
+            return {"ok": True, "readers": readers(command["space"])}
+        if op == "logins":
+            return {"ok": True, "logins": logins(command["accounts"])}
+        if op == "create_user":
+            if User.objects.filter(username=command["username"]).exists():
+                return {"ok": False, "error": "username taken here"}
+            User.objects.create_user(
+                command["username"], email=command["email"], password=command["password"]
+            )
+            return {"ok": True}
         if op == "create_space":
             return {"ok": True, "id": services.space_create(owner=user, title="property").pk}
         space = Space.objects.get(pk=command["space"])
@@ -87,7 +119,20 @@ def main() -> None:
                 changes={"title": command["title"]},
             )
         elif op == "delete":
-            services.thought_delete(thought=thought(space, command["key"]), actor=user)
+            doomed = thought(space, command["key"])
+            removed = list(Link.objects.filter(source=doomed).values_list("id", flat=True)) + list(
+                Link.objects.filter(target=doomed).values_list("id", flat=True)
+            )
+            services.thought_delete(thought=doomed, actor=user)
+            return {"ok": True, "history_id": made[-1], "removed_links": removed}
+        elif op == "retitle":
+            services.space_update(space=space, actor=user, changes={"title": command["title"]})
+        elif op == "share":
+            target = User.objects.filter(username=command["username"]).first()
+            services.space_share(
+                space=space, actor=user, username=command["username"], role=command["role"]
+            )
+            return {"ok": True, "history_id": made[-1], "email": target and target.email}
         elif op == "link":
             services.link_create(
                 space=space, actor=user, source=command["key"], target=command["target"]

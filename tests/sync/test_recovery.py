@@ -9,7 +9,9 @@ from pathlib import Path
 
 from syncops.devservers import start_sqld, start_turso_sync_server
 from tests.live.servers import daphnes, manage, prepare_database
-from tests.sync.instances import api, count, sync_env, wait_until
+from tests.sync.instances import api, sync_env, wait_until
+from tests.sync.instances import keys as stored_keys
+from tests.sync.instances import thoughts as stored_thoughts
 
 
 def thoughts(url: str, token: str, space_id: str) -> list[str] | None:
@@ -86,7 +88,7 @@ def test_a_remote_reset_to_empty_is_reseeded_and_both_replicas_keep_their_writes
         # A new replica of the reseeded remote holds everything.
         c = sync_env(tmp_path, "c", "offline", server.url)
         manage(c, "migrate", "--noinput")
-        assert count(c) == len(expected)
+        assert stored_keys(c) == expected
     finally:
         server.stop()
 
@@ -110,7 +112,7 @@ def test_a_replaced_primary_is_reseeded_from_an_embedded_replica(tmp_path: Path)
             assert post(url_a, demo.token, demo.space_id, "after-recovery") == 201
             assert quarantined(a)
         c = sync_env(tmp_path, "c", "remote", server.url)
-        assert count(c) == len(keys) + 1  # read straight from the new primary
+        assert stored_keys(c) == sorted([*keys, "after-recovery"])  # from the new primary
     finally:
         server.stop()
 
@@ -144,9 +146,20 @@ def test_an_unreadable_local_file_is_rebuilt_and_unpushed_writes_are_replayed(tm
             assert quarantined(a)
         c = sync_env(tmp_path, "c", "offline", server.url)
         manage(c, "migrate", "--noinput")
-        assert count(c) == count(a)
+        assert stored_thoughts(c) == stored_thoughts(a)
     finally:
         server.stop()
+
+
+# The other copy also holds one of the local copy's thoughts, changed: a row both sides hold.
+SAME_THOUGHT_CHANGED = """
+from django.contrib.auth.models import User
+from spaces.models import Space, Thought
+space = Space.objects.create(
+    id={space!r}, owner=User.objects.get(username="demo"), title="Demo space"
+)
+Thought.objects.create(id={thought!r}, space=space, key="sync", title="the remote's version")
+"""
 
 
 def test_resync_prefer_local_puts_the_local_copy_over_a_replaced_remote(tmp_path: Path):
@@ -162,8 +175,13 @@ def test_resync_prefer_local_puts_the_local_copy_over_a_replaced_remote(tmp_path
         server = start_turso_sync_server(remote_file, port=port)  # replaced...
         b = sync_env(tmp_path, "b", "offline", server.url)
         prepare_database(b)  # ...and filled from another copy
+        rows_a = stored_thoughts(a)
+        (shared,) = [row for row in rows_a if row[2] == "sync"]
+        code = SAME_THOUGHT_CHANGED.format(space=shared[1], thought=shared[0])
+        manage(b, "shell", "--no-imports", "-c", code)
         manage(b, "sync")
-        rows_a, rows_b = count(a), count(b)
+        rows_b = stored_thoughts(b)
+        assert [shared[0], shared[1], "sync", "the remote's version"] in rows_b
         plan = manage(a, "resync", "--dry-run")
         assert "nothing was changed" in plan and "remote epoch" in plan
         assert not quarantined(a)
@@ -172,6 +190,9 @@ def test_resync_prefer_local_puts_the_local_copy_over_a_replaced_remote(tmp_path
         assert quarantined(a)
         c = sync_env(tmp_path, "c", "offline", server.url)
         manage(c, "migrate", "--noinput")
-        assert count(c) == count(a) == rows_a + rows_b  # both copies' thoughts, nothing lost
+        # Every row of both copies, and the local version of the row both held.
+        expected = {row[0]: row for row in rows_b} | {row[0]: row for row in rows_a}
+        assert stored_thoughts(c) == sorted(expected.values()) == stored_thoughts(a)
+        assert shared in stored_thoughts(c)
     finally:
         server.stop()

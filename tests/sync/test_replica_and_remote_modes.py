@@ -7,7 +7,7 @@ from pathlib import Path
 
 from syncops.devservers import Server
 from tests.live.servers import daphnes, manage, prepare_database
-from tests.sync.instances import api, count, sync_env
+from tests.sync.instances import api, keys, sync_env, thoughts
 
 
 def test_replica_writes_reach_the_primary_and_other_replicas(sqld_server: Server, tmp_path: Path):
@@ -22,7 +22,8 @@ def test_replica_writes_reach_the_primary_and_other_replicas(sqld_server: Server
         assert api(url_a, "GET", f"{path}/from-a", demo.token)[0] == 200
         status = api(url_a, "GET", "/api/sync/status", demo.token)[1]
         assert status["mode"] == "replica" and status["healthy"]
-    assert count(b) == 6  # a new replica takes everything from the primary
+    assert thoughts(b) == thoughts(a)  # a new replica takes everything from the primary
+    assert [row[3] for row in thoughts(b) if row[2] == "from-a"] == ["Written on A"]
 
 
 def test_remote_mode_reads_and_writes_the_primary_with_no_local_file(
@@ -33,9 +34,10 @@ def test_remote_mode_reads_and_writes_the_primary_with_no_local_file(
     with daphnes(remote) as (url,):
         path = f"/api/spaces/{demo.space_id}/thoughts"
         assert api(url, "POST", path, demo.token, {"key": "r1", "title": "R"})[0] == 201
-        assert api(url, "GET", path, demo.token)[1]["count"] == 6
+        on_remote = sorted(item["key"] for item in api(url, "GET", path, demo.token)[1]["items"])
+    assert "r1" in on_remote
     replica = sync_env(tmp_path, "a", "replica", sqld_server.url)
-    assert count(replica) == 6
+    assert keys(replica) == on_remote
     assert not Path(remote["THOUGHTSPACE_DB_PATH"]).exists()
     state = json.loads(manage(remote, "sync_status", "--json"))
     assert state["mode"] == "remote"
