@@ -53,7 +53,8 @@ from spaces.models import (
     ThoughtEmbedding,
 )
 from syncops import reconcile as syncops_reconcile
-from syncops.reconcile import Change, derived, insert_row, register, replay_row
+from syncops.policies import Change, on_orphan, register
+from syncops.reconcile import derived, insert_row, replay_row
 
 logger = logging.getLogger("spaces")
 HISTORY = HistoryEntry._meta.db_table
@@ -91,9 +92,9 @@ def register_policies() -> None:
         register(model, replay_row)
     register(ThoughtEmbedding, derived, journal=False)  # computed again from the thought
     register(get_user_model(), user_policy)
-    syncops_reconcile.on_orphan(Link, "source", dangling_link)
-    syncops_reconcile.on_orphan(Link, "target", dangling_link)
-    syncops_reconcile.on_orphan(Thought, "parent", orphaned_child)
+    on_orphan(Link, "source", dangling_link)
+    on_orphan(Link, "target", dangling_link)
+    on_orphan(Thought, "parent", orphaned_child)
 
 
 # --- the policies -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ class SyncopsConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401 - registers the system checks
+            policies,
             reconcile,
         )
         from .signals import pulled
@@ -20,9 +21,9 @@ class SyncopsConfig(AppConfig):
         pulled.connect(reconcile.on_pulled, dispatch_uid="syncops.reconcile.on_pulled")
         # Django's own tables: a lost row is written again (ids never collide: syncops.ids).
         for table in DJANGO_TABLES:
-            reconcile.register(table, reconcile.replay_row, default=True)
-        reconcile.register("syncops_epoch", reconcile.derived, journal=False)
-        reconcile.register("syncops_tombstone", reconcile.replay_row)
+            policies.register(table, reconcile.replay_row, default=True)
+        policies.register("syncops_epoch", reconcile.derived, journal=False)
+        policies.register("syncops_tombstone", reconcile.replay_row)
 
 
 # The tables of django.contrib apps and of migrate: rows replayed like any other.

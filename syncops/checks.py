@@ -80,13 +80,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 def check_reconciliation_policies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every replicated table says how a write lost to another replica is reconciled, and no
     replicated table gets ids that two replicas could both assign."""
-    from syncops.reconcile import policy_for, replicated_tables
+    from syncops.policies import policy_for, replicated_tables
 
     problems: list[CheckMessage] = [
         Error(
             f"The replicated table {table} has no reconciliation policy: a write to it that "
             "another replica overwrites or drops would be lost without a trace.",
-            hint="Declare one in its app's ready() with syncops.reconcile.register(): "
+            hint="Declare one in its app's ready() with syncops.policies.register(): "
             "replay_row, derived, or a policy of its own.",
             id="syncops.E010",
         )

@@ -28,6 +28,7 @@ from typing import Any
 from django.db.models import Count
 from ulid import ULID
 
+from syncops import policies
 from syncops.models import JournalCursor, JournalEntry
 from syncops.router import LOCAL_DB
 
@@ -144,10 +145,8 @@ def capture(connection: Any, *, path: str, journaled: Any = None) -> int:
     many entries were added. ``connection`` is any DB-API connection to the replica file (the
     sync engine's, or sqlite3 on a quarantined copy); ``journaled(table)`` says which tables
     are journaled (syncops.policies); the caller holds the replica's sync lock."""
-    from syncops import reconcile
-
     _prepare()
-    journaled = journaled or reconcile.journaled
+    journaled = journaled or policies.journaled
     cursor = _cursor(path)
     try:
         rows = connection.execute(

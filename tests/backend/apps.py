@@ -6,7 +6,7 @@ class BackendTestsConfig(AppConfig):
     label = "backend"
 
     def ready(self) -> None:
-        from syncops import reconcile
+        from syncops import policies, reconcile
 
         for model in self.get_models(include_auto_created=True):
-            reconcile.register(model, reconcile.replay_row)
+            policies.register(model, reconcile.replay_row)

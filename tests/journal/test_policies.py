@@ -8,22 +8,22 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from syncops import reconcile
+from syncops import policies
 from syncops.checks import check_reconciliation_policies
 
 
 @pytest.fixture
 def without_policy() -> Iterator[str]:
     table = "spaces_proposal"
-    saved = reconcile._POLICIES.pop(table)
+    saved = policies._POLICIES.pop(table)
     yield table
-    reconcile._POLICIES[table] = saved
+    policies._POLICIES[table] = saved
 
 
 def test_every_replicated_table_has_a_policy() -> None:
-    assert "auth_user" in reconcile.replicated_tables()
-    assert "auth_user_groups" in reconcile.replicated_tables()  # auto-created tables too
-    missing = [t for t in reconcile.replicated_tables() if reconcile.policy_for(t) is None]
+    assert "auth_user" in policies.replicated_tables()
+    assert "auth_user_groups" in policies.replicated_tables()  # auto-created tables too
+    missing = [t for t in policies.replicated_tables() if policies.policy_for(t) is None]
     assert missing == []
     assert check_reconciliation_policies() == []
 
@@ -36,5 +36,5 @@ def test_a_table_without_a_policy_fails_the_check(without_policy: str) -> None:
 
 
 def test_derived_tables_are_not_journaled() -> None:
-    assert not reconcile.journaled("spaces_thoughtembedding")
-    assert reconcile.journaled("spaces_thought") and reconcile.journaled("auth_user")
+    assert not policies.journaled("spaces_thoughtembedding")
+    assert policies.journaled("spaces_thought") and policies.journaled("auth_user")
