@@ -53,6 +53,7 @@ from spaces.models import (
     ThoughtEmbedding,
 )
 from syncops import reconcile as syncops_reconcile
+from syncops import tombstones
 from syncops.policies import Change, on_orphan, register
 from syncops.reconcile import derived, insert_row, replay_row
 
@@ -113,8 +114,14 @@ def history_policy(change: Change, txn: Sequence[Change]) -> bool:
     payload = _payload(change.after)
     space = Space.objects.filter(pk=payload["space_id"]).first()
     action = payload["action"]
+    if space is None and not tombstones.was_deleted(Space._meta.db_table, payload["space_id"]):
+        # The space itself never arrived (its transaction was dropped): write it all again.
+        for other in sorted(txn, key=lambda other: other.seq):
+            replay_row(other, txn)
+        _outcome.replayed += 1
+        return True
     if space is None or action not in _BY_ACTION:
-        _outcome.confirmed += 1  # the space is gone, or nothing to decide
+        _outcome.confirmed += 1  # the space was deleted, or nothing to decide
         return True
     try:
         return _BY_ACTION[action](str(change.row), payload, space, _outcome)

@@ -77,6 +77,15 @@ def deleted(connection: Any, table: str) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def was_deleted(table: str, row: Any) -> bool:
+    """Whether a tombstone names ``row`` of ``table`` (on the default database)."""
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {TABLE} WHERE tbl = %s AND row = %s", [table, str(row)])
+        return cursor.fetchone() is not None
+
+
 def enforce(connection: Any, tables: Iterable[tuple[str, str]]) -> int:
     """Delete every row a tombstone names (after a merge from another copy); returns how many."""
     removed = 0

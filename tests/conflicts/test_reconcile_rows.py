@@ -253,3 +253,28 @@ def test_a_replay_the_data_no_longer_allows_is_a_conflict_not_a_loss(space: Spac
     assert outcome.conflicts == ["dropped"]
     conflict = Conflict.objects.get()
     assert conflict.lost["title"] == "New" and not JournalEntry.objects.exists()
+
+
+def test_a_space_whose_creation_never_arrived_is_written_again(owner: User) -> None:
+    space = services.space_create(owner=owner, title="Lost")
+    created = latest()
+    table = Space._meta.db_table
+    image = current_row(table, space.pk)
+    history = current_row(HistoryEntry._meta.db_table, created.pk)
+    journal(table, "insert", space.pk, after=image, txn="txn-space")
+    journal(HistoryEntry._meta.db_table, "insert", created.pk, after=history, txn="txn-space")
+    with connection.cursor() as cursor:  # dropped by the engine: gone without a tombstone
+        cursor.execute("DELETE FROM spaces_historyentry WHERE space_id = %s", [space.pk])
+        cursor.execute("DELETE FROM spaces_space WHERE id = %s", [space.pk])
+        cursor.execute("DELETE FROM syncops_tombstone")
+    reconcile.reconcile()
+    assert Space.objects.get(pk=space.pk).title == "Lost"
+    assert HistoryEntry.objects.filter(pk=created.pk).exists()
+
+
+def test_a_space_deleted_elsewhere_stays_deleted(owner: User) -> None:
+    space = services.space_create(owner=owner, title="Gone")
+    journal_history(latest())
+    services.space_delete(space=space, actor=owner)
+    reconcile.reconcile()
+    assert not Space.objects.filter(pk=space.pk).exists()
