@@ -426,7 +426,9 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     )
     if content(current) == content(after) or built_upon:
         outcome.confirmed += 1
-        for sibling in siblings:  # this change won: record the ones it overwrote
+        won = content(current) == content(after)
+        for sibling in _overwritten_by(entries, key, before, after) if won else siblings:
+            # This change won: record the ones it overwrote.
             if sibling.action == Action.NODE_UPDATED and content(sibling.after) != content(after):
                 _conflict(
                     sibling.pk,
@@ -455,6 +457,28 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     services.thought_update(thought=thought, actor=_actor(payload), changes=content(after))
     outcome.replayed += 1
     return True
+
+
+def _overwritten_by(
+    entries: list[HistoryEntry], key: str, before: dict[str, Any], after: dict[str, Any]
+) -> list[HistoryEntry]:
+    """Changes of a thought that the change ``key`` (now current) overwrote without having
+    seen them: another version made from the same one (a sibling), a later version (ours was
+    pushed after it), or another version of the one ours was made from (a cousin: ours was
+    made on a version the remote never kept). Changes that changed nothing are left out."""
+    base, version = before["version"], after["version"]
+    found = []
+    for entry in entries:
+        made = (entry.after or {}).get("version", 0)
+        if entry.pk == key or entry.action != Action.NODE_UPDATED:
+            continue
+        if content(entry.after) == content(entry.before):
+            continue  # a change that changed nothing lost nothing
+        later = made >= version and content(entry.after) != content(after)
+        cousin = made == base and content(entry.after) != content(before)
+        if later or cousin:
+            found.append(entry)
+    return found
 
 
 def _edited_deleted(key: str, editor: str) -> str:

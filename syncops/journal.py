@@ -40,6 +40,7 @@ OPERATIONS = {1: "insert", 0: "update", -1: "delete"}
 INTERNAL_PREFIXES = ("sqlite_", "turso_", "__turso", "libsql_", "_litestream")
 _ready = False
 _ready_lock = threading.Lock()
+_capture_lock = threading.Lock()  # one capture at a time: the cursor is read, then moved
 
 
 def _prepare() -> None:
@@ -146,7 +147,11 @@ def capture(connection: Any, *, path: str, journaled: Any = None) -> int:
     sync engine's, or sqlite3 on a quarantined copy); ``journaled(table)`` says which tables
     are journaled (syncops.policies); the caller holds the replica's sync lock."""
     _prepare()
-    journaled = journaled or policies.journaled
+    with _capture_lock:
+        return _capture(connection, path, journaled or policies.journaled)
+
+
+def _capture(connection: Any, path: str, journaled: Any) -> int:
     cursor = _cursor(path)
     try:
         rows = connection.execute(
@@ -197,9 +202,10 @@ def skip_to_end(connection: Any, *, path: str) -> None:
     """After a pull applied remote changes (which rewrote the change log), continue from the
     log's current end. The caller holds the write lock: no local write is in between."""
     _prepare()
-    cursor = _cursor(path)
-    cursor.change_id = _log_end(connection)
-    cursor.save(update_fields=["change_id"])
+    with _capture_lock:
+        cursor = _cursor(path)
+        cursor.change_id = _log_end(connection)
+        cursor.save(update_fields=["change_id"])
 
 
 def restart(path: str) -> None:

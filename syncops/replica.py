@@ -141,8 +141,9 @@ class Replica:
         recovery merges into, and reads back after merging."""
         return self.raw_connection()
 
-    def committed_write(self) -> None:
-        """Called by the backend after a transaction that changed rows has committed."""
+    def committed_write(self, connection: Any) -> None:
+        """Called by the backend after a transaction that changed rows has committed on
+        ``connection`` (the driver connection, still usable)."""
 
     def push(self) -> None:
         pass
@@ -294,7 +295,7 @@ class LibsqlReplica(Replica):
     def push(self) -> None:
         pass  # writes are forwarded to the primary as they happen
 
-    def committed_write(self) -> None:
+    def committed_write(self, connection: Any) -> None:
         # Read-your-writes: the local file holds the forwarded write before the response.
         # (The remote's epoch is checked by the background pulls, not on every write.)
         try:
@@ -494,6 +495,8 @@ class TursoReplica(Replica):
         from syncops import journal
 
         with self.write_lock:
+            # What was written since the pull began is journaled before the log is rewritten.
+            journal.capture(self._sync_connection, path=self.path)
             lib_sync._run_op(database, database.apply_changes(changes), http)
             # Applying rewrote the engine's change log and dropped the local triggers; no
             # local write is in between.
@@ -519,7 +522,15 @@ class TursoReplica(Replica):
                 self.lock.release()
         return self.state.pending_changes
 
-    def committed_write(self) -> None:
+    def committed_write(self, connection: Any) -> None:
+        from syncops import journal
+
+        # Journaled at once, outside the file: a file that breaks before the next sync must
+        # not take the write with it. The worker's captures find it there otherwise.
+        try:
+            journal.capture(connection, path=self.path)
+        except Exception:
+            logger.exception("Could not journal a write now; the next sync will")
         self.state.update(pending_changes=self.state.pending_changes + 1)
         if self.scheduler is not None:
             self.scheduler.notify_write()

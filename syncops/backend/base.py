@@ -208,7 +208,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         if self.wrote:
             self.wrote = False
             replica = self.replica
-            replica.committed_write()
+            replica.committed_write(self.connection)
             ensure_started(replica)  # a process that writes keeps the remote up to date
 
     def _close(self) -> None:

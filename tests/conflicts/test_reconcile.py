@@ -132,3 +132,57 @@ def test_the_loser_records_its_own_change(space, owner, editor):
     assert reconcile.reconcile().conflicts == ["concurrent_edit"]
     conflict = Conflict.objects.get()
     assert conflict.id == ours.id and conflict.lost["title"] == "Ours"
+
+
+def _update_elsewhere(space, thought, *, base: dict, title: str, actor: str) -> HistoryEntry:
+    """A change another replica made from the version ``base``."""
+    return HistoryEntry.objects.create(
+        space=space,
+        action="node.updated",
+        thought_key=thought.key,
+        before=base,
+        after={**base, "title": title, "version": base["version"] + 1},
+        base_version=base["version"],
+        actor_name=actor,
+    )
+
+
+def test_the_winner_records_a_version_of_its_base_it_never_saw(space, owner):
+    """Two replicas made version 2 from version 1; ours was made on the other version 2, the
+    remote kept theirs for a while and then ours overwrote it: theirs is lost."""
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    v1 = thought.snapshot()
+    mine_v2 = services.thought_update(thought=thought, actor=owner, changes={"title": "v2 here"})
+    services.thought_update(thought=mine_v2, actor=owner, changes={"title": "v3 here"})
+    ours = latest()
+    journal(ours)
+    cousin = _update_elsewhere(space, thought, base=v1, title="v2 there", actor="edgar")
+    assert reconcile.reconcile().conflicts == ["concurrent_edit"]
+    conflict = Conflict.objects.get()
+    assert conflict.id == cousin.id and conflict.lost["title"] == "v2 there"
+
+
+def test_the_winner_records_a_later_version_it_overwrote(space, owner):
+    """Ours (version 2) reached the remote after their version 3: it overwrote that."""
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    v1 = thought.snapshot()
+    services.thought_update(thought=thought, actor=owner, changes={"title": "Ours"})
+    ours = latest()
+    journal(ours)
+    theirs_v2 = _update_elsewhere(space, thought, base=v1, title="Theirs", actor="edgar")
+    later = _update_elsewhere(space, thought, base=theirs_v2.after, title="Later", actor="edgar")
+    found = sorted(reconcile.reconcile().conflicts)
+    assert found == ["concurrent_edit", "concurrent_edit"]
+    assert {c.id: c.lost["title"] for c in Conflict.objects.all()} == {
+        theirs_v2.id: "Theirs",
+        later.id: "Later",
+    }
+
+
+def test_a_change_that_changed_nothing_is_no_conflict(space, owner):
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    v1 = thought.snapshot()
+    services.thought_update(thought=thought, actor=owner, changes={"title": "Ours"})
+    journal(latest())
+    _update_elsewhere(space, thought, base=v1, title="v1", actor="edgar")  # same title
+    assert reconcile.reconcile().conflicts == []

@@ -240,12 +240,6 @@ with background_sync_paused():  # the process is killed before its worker synced
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 E: a file found unreadable at open is quarantined before the journal's "
-    "pending entries are checked against it, so a committed write whose entry was still "
-    "pending is never replayed (and is dropped as rolled back a minute later)",
-)
 def test_a_write_committed_just_before_the_file_broke_is_replayed(tmp_path: Path):
     with start_turso_sync_server(tmp_path / "remote" / "remote.db") as server:
         a = sync_env(tmp_path, "a", "offline", server.url)
