@@ -42,6 +42,9 @@ class Space(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_spaces"
     )
+    # Bumped by every edit of title or description: concurrent edits on two replicas are
+    # told apart as for thoughts (spaces.reconcile).
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

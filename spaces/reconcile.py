@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -460,7 +460,11 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
 
 
 def _overwritten_by(
-    entries: list[HistoryEntry], key: str, before: dict[str, Any], after: dict[str, Any]
+    entries: list[HistoryEntry],
+    key: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    content: Callable[[dict[str, Any] | None], dict[str, Any]] = content,
 ) -> list[HistoryEntry]:
     """Changes of a thought that the change ``key`` (now current) overwrote without having
     seen them: another version made from the same one (a sibling), a later version (ours was
@@ -470,7 +474,7 @@ def _overwritten_by(
     found = []
     for entry in entries:
         made = (entry.after or {}).get("version", 0)
-        if entry.pk == key or entry.action != Action.NODE_UPDATED:
+        if entry.pk == key or entry.action not in (Action.NODE_UPDATED, Action.SPACE_UPDATED):
             continue
         if content(entry.after) == content(entry.before):
             continue  # a change that changed nothing lost nothing
@@ -596,30 +600,36 @@ def _link_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outc
 
 
 def _space_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
-    """Space title and description: the version the row holds stands; a concurrent edit that
-    lost is a conflict (recorded by whichever replica sees it: the id is the loser's)."""
-    fields = ("title", "description")
-    before, after = payload["before"] or {}, payload["after"] or {}
-    current = {name: getattr(space, name) for name in fields}
-    siblings = [
-        entry
-        for entry in HistoryEntry.objects.filter(space=space, action=Action.SPACE_UPDATED)
-        if entry.pk != key and entry.before == before and entry.after != after
-    ]
-    if current == after:
+    """Space title and description, decided by the rules of thought edits: the version the
+    row holds stands, and each edit that lost is a conflict (its id is the loser's)."""
+    before, after, base = payload["before"] or {}, payload["after"] or {}, payload["base_version"]
+    current = {"title": space.title, "description": space.description, "version": space.version}
+    entries = list(HistoryEntry.objects.filter(space=space, action=Action.SPACE_UPDATED))
+    if base is None:  # made before spaces had versions: nothing to compare it with
         outcome.confirmed += 1
-        for sibling in siblings:
-            _space_conflict(sibling.pk, _payload_of(sibling), space, sibling.after, current)
         return True
-    if any(entry.after == current for entry in siblings):
+    siblings = [e for e in entries if e.pk != key and e.base_version == base]
+    built_upon = any(
+        e.base_version == after["version"] and _text(e.before) == _text(after) for e in entries
+    )
+    if _text(current) == _text(after) or built_upon:
+        outcome.confirmed += 1
+        won = _text(current) == _text(after)
+        overwritten = _overwritten_by(entries, key, before, after, _text) if won else siblings
+        for entry in overwritten:
+            if _text(entry.after) != _text(after):
+                _space_conflict(entry.pk, _payload_of(entry), space, entry.after, current)
+        return True
+    if siblings or space.version != base:
         _space_conflict(key, payload, space, after, current)
         return True
-    if current == before:
-        services.space_update(space=space, actor=_actor(payload), changes=after)
-        outcome.replayed += 1
-        return True
-    outcome.confirmed += 1  # changed again since, by someone who saw this change
+    services.space_update(space=space, actor=_actor(payload), changes=_text(after))
+    outcome.replayed += 1
     return True
+
+
+def _text(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    return {name: (snapshot or {}).get(name) for name in ("title", "description")}
 
 
 def _space_conflict(

@@ -159,19 +159,26 @@ def space_update(*, space: Space, actor: Any, changes: Mapping[str, Any]) -> Spa
     unknown = set(changes) - {"title", "description"}
     if unknown:
         raise InvalidInput(f"Unknown space fields: {', '.join(sorted(unknown))}.")
-    before = {"title": space.title, "description": space.description}
+    base_version = space.version
+    before = {"title": space.title, "description": space.description, "version": base_version}
     if "title" in changes:
         space.title = _text(changes["title"], field="title", limit=TITLE_MAX, required=True)
     if "description" in changes:
         space.description = _text(changes["description"], field="description", limit=BODY_MAX)
     with transaction.atomic():
-        space.save(update_fields=["title", "description", "updated_at"])
+        space.version = base_version + 1
+        space.save(update_fields=["title", "description", "version", "updated_at"])
         _record(
             space=space,
             action=Action.SPACE_UPDATED,
             actor=actor,
             before=before,
-            after={"title": space.title, "description": space.description},
+            after={
+                "title": space.title,
+                "description": space.description,
+                "version": space.version,
+            },
+            base_version=base_version,
         )
     return space
 

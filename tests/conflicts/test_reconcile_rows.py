@@ -177,11 +177,12 @@ def test_a_space_title_that_lost_is_a_conflict_and_can_be_restored(space: Space,
     services.space_update(space=space, actor=owner, changes={"title": "Mine"})
     ours = latest()
     journal_history(ours)
-    HistoryEntry.objects.create(  # edited elsewhere from the same title, pushed after ours
+    HistoryEntry.objects.create(  # edited elsewhere from the same version, pushed after ours
         space=space,
         action="space.updated",
         before=ours.before,
         after={**ours.after, "title": "Theirs"},
+        base_version=ours.base_version,
         actor_name="edgar",
     )
     Space.objects.filter(pk=space.pk).update(title="Theirs")
@@ -193,10 +194,28 @@ def test_a_space_title_that_lost_is_a_conflict_and_can_be_restored(space: Space,
     assert Space.objects.get(pk=space.pk).title == "Mine"
 
 
+def test_a_space_title_that_won_records_the_one_it_overwrote(space: Space, owner: User):
+    services.space_update(space=space, actor=owner, changes={"title": "Mine"})
+    ours = latest()
+    journal_history(ours)
+    theirs = HistoryEntry.objects.create(  # from the same version, overwritten by ours
+        space=space,
+        action="space.updated",
+        before=ours.before,
+        after={**ours.after, "title": "Theirs"},
+        base_version=ours.base_version,
+        actor_name="edgar",
+    )
+    assert reconcile.reconcile().conflicts == ["concurrent_edit"]
+    conflict = Conflict.objects.get()
+    assert conflict.id == theirs.pk and conflict.lost["title"] == "Theirs"
+    assert Space.objects.get(pk=space.pk).title == "Mine"
+
+
 def test_a_space_edit_the_remote_never_got_is_replayed(space: Space, owner: User):
     services.space_update(space=space, actor=owner, changes={"title": "Mine"})
     journal_history(latest())
-    Space.objects.filter(pk=space.pk).update(title="Ideas")
+    Space.objects.filter(pk=space.pk).update(title="Ideas", version=1)
     assert reconcile.reconcile().replayed == 1
     assert Space.objects.get(pk=space.pk).title == "Mine"
 
