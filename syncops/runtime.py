@@ -92,7 +92,10 @@ def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
         except Exception:
             logger.exception("Could not prepare the local sync event log")
         scheduler = SyncScheduler(
-            replica, interval=settings.TURSO_SYNC_INTERVAL, on_event=record_event
+            replica,
+            interval=settings.TURSO_SYNC_INTERVAL,
+            on_event=record_event,
+            maintain=lambda: prune(replica),
         )
         try:
             scheduler.start()
@@ -120,10 +123,38 @@ def answer(replica: Replica, op: str) -> dict[str, Any]:
     """What the owner answers on its control channel."""
     if op == "status":
         replica.pending_changes()
-        return {"ok": True, "state": replica.state.as_dict(), "pid": os.getpid()}
+        state = {**replica.state.as_dict(), "storage": storage_report(replica)}
+        return {"ok": True, "state": state, "pid": os.getpid()}
+    if op == "prune":
+        return {"ok": True, "deleted": [str(path) for path in prune(replica)], "pid": os.getpid()}
     if op in ("sync", "push", "pull"):
         return run_sync(replica, op)
     return {"ok": False, "error": f"unknown operation {op!r}"}
+
+
+def storage_report(replica: Replica) -> dict[str, Any]:
+    """``syncops.storage.report``, or what went wrong (a status must answer regardless)."""
+    from syncops import storage
+
+    try:
+        return storage.report(replica)
+    except Exception as exc:
+        logger.exception("Could not measure the storage of %s", replica.path)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def prune(replica: Replica) -> list[Path]:
+    """Delete what has outlived its retention: merged quarantined copies (the sync event log
+    prunes itself as it grows, the journal as it is reconciled)."""
+    from django.db import close_old_connections
+
+    from syncops import storage
+
+    try:
+        return storage.prune_quarantine(replica)
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            close_old_connections()
 
 
 def run_sync(replica: Replica, op: str = "sync") -> dict[str, Any]:

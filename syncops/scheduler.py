@@ -34,12 +34,12 @@ class SyncScheduler:
         *,
         interval: float,
         on_event: Callable[[str, bool, float | None, str], None] | None = None,
-        maintain: Callable[[], None] | None = None,
+        maintain: Callable[[], object] | None = None,
     ) -> None:
         self.replica = replica
         self.interval = interval
         self.on_event = on_event or (lambda *args: None)
-        self.maintain = maintain or (lambda: None)
+        self.maintain: Callable[[], object] = maintain or (lambda: None)
         self._next_maintenance = float("-inf")  # time.monotonic(); at the first timer pull
         self._dirty = threading.Event()
         self._wake = threading.Event()

@@ -3,6 +3,7 @@ however many writes and pushes go through (measured in file sizes, not in time).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from syncops.devservers import Server
@@ -59,3 +60,6 @@ def test_the_offline_replicas_wal_stays_bounded_over_many_writes_and_pushes(
     assert figure(output, "CDC_ROWS") < 200, output  # pushed changes are not kept for ever
     files = sum(p.stat().st_size for p in Path(env["THOUGHTSPACE_DB_PATH"]).parent.glob("ts.db*"))
     assert files <= 4 * database + 64 * 2**20, output
+    report = json.loads(manage(env, "storage", "--json"))  # no server: measured in-process
+    assert report["wal_bytes"] <= 8 * 2**20 and report["replica_bytes"] <= files
+    assert sum(group["rows"] for group in report["history_rows_by_space_id"]) >= 2400
