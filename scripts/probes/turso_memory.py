@@ -1,17 +1,23 @@
-"""Which operation of an offline replica grows the process's memory (RSS), with checkpoints:
-rounds of writes alone, writes + push, writes + push + pull, on the replica's pooled
-connections against a real tursodb --sync-server.
+"""What grows an offline replica's memory (RSS).
 
-Run: .venv/bin/python scripts/probes/turso_memory.py [rounds]
+``sync [rounds]``: rounds of writes alone, writes + push, writes + push + pull (with
+checkpoints) on the replica's pooled connections against a real tursodb --sync-server.
+``cache``: what the page caches of 1 and 9 connections scanning a 39 MiB file add, with the
+default cache size and explicit ones (each measurement in a fresh process).
+
+Run: .venv/bin/python scripts/probes/turso_memory.py sync|cache
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import turso
 from _common import start_turso_sync_server
 from turso_checkpoint import pull, push
 
@@ -63,8 +69,48 @@ def run(label: str, server_url: str, root: Path, rounds: int, *, sync: str) -> N
     replica.close()
 
 
+def make_file(path: str) -> None:
+    conn = turso.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("BEGIN")
+    for i in range(80000):
+        conn.execute("INSERT INTO t VALUES (?, ?)", (i, "x" * 500))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def scan(path: str, cache: str, count: int) -> None:
+    """Open ``count`` connections, set ``cache`` (or not), read every page on each."""
+    base = rss_mib()
+    connections = [turso.connect(path, isolation_level=None) for _ in range(count)]
+    for conn in connections:
+        if cache != "default":
+            conn.execute(f"PRAGMA cache_size = {cache}")
+        conn.execute("SELECT COUNT(*), MAX(body) FROM t").fetchall()
+    size = os.path.getsize(path) / 2**20
+    print(
+        f"cache_size {cache:>8}, {count} connection(s) scanning {size:.0f} MiB: "
+        f"RSS +{rss_mib() - base:.0f} MiB"
+    )
+
+
+def caches() -> None:
+    path = str(Path(tempfile.mkdtemp(prefix="turso-cache-")) / "big.db")
+    make_file(path)
+    for count in (1, 9):
+        for cache in ("default", "-2000", "-20000"):
+            subprocess.run([sys.executable, __file__, "scan", path, cache, str(count)], check=True)
+
+
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 24
+    step = sys.argv[1] if len(sys.argv) > 1 else "sync"
+    if step == "scan":
+        scan(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    if step == "cache":
+        caches()
+        return
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 24
     root = Path(tempfile.mkdtemp(prefix="turso-memory-"))
     with start_turso_sync_server(root / "remote" / "remote.db") as server:
         for sync in ("none", "push", "push+pull"):
