@@ -119,6 +119,11 @@ class Replica:
         self._generations.pop(id(connection), None)
         connection.close()
 
+    def open_connections(self) -> int:
+        """Driver connections opened and not closed yet (where they are tracked: each holds
+        a page cache of its own)."""
+        return len(self._generations)
+
     def check_remote(self) -> None:
         """Raise Diverged when the remote is no longer the copy this replica synced with."""
         if not self.syncs:

@@ -113,7 +113,9 @@ def prune_quarantine(replica: Any, *, days: float | None = None) -> list[Path]:
                 continue
             shutil.rmtree(copy.path)
             deleted.append(copy.path)
-            logger.info("Deleted the quarantined copy %s (merged, %.0f days old)", copy.path, days)
+            logger.info(
+                "Deleted the quarantined copy %s (merged, %.0f days old)", copy.path, copy.age_days
+            )
     return deleted
 
 
@@ -170,6 +172,7 @@ def report(replica: Any, *, top: int = TOP_SPACES) -> dict[str, Any]:
         "replica_files": files,
         "replica_bytes": sum(files.values()),
         "wal_bytes": files.get(f"{replica.path}-wal", 0),
+        "open_connections": replica.open_connections(),
         "local_files": _files(local_path, ("", "-wal", "-shm")),
         "quarantine": [copy.as_dict() for copy in copies],
         "quarantine_bytes": sum(copy.bytes for copy in copies),

@@ -145,6 +145,7 @@ def sample(inst: Instance, load: Load, since: float, minute: float) -> dict[str,
         "wal_mib": round(files.get(db.name + "-wal", 0) / MIB, 2),
         "replica_mib": round(replica_bytes / MIB, 2),
         "pending": status.get("pending_changes", 0),
+        "connections": storage.get("open_connections", 0),
         "checkpoints": status.get("checkpoints", 0),
         "history_rows": sum(g["rows"] for g in storage.get("history_rows_by_space_id", [])),
     }
@@ -228,6 +229,7 @@ COLUMNS = (
     ("wal_mib", "WAL MiB"),
     ("replica_mib", "files MiB"),
     ("pending", "pending"),
+    ("connections", "connections"),
     ("checkpoints", "checkpoints"),
     ("history_rows", "history rows"),
 )
