@@ -21,6 +21,7 @@ from typing import Any
 from scripts.bench.fleet import Client, Instance, fleet, instance
 
 CLIENTS = 4
+# A read is one thought, or the space's thought list (its first page), half and half.
 MIX = (("create", 35), ("edit", 30), ("read", 25), ("delete", 10))
 START, END = "<!-- soak: written by scripts/bench.sh --soak -->", "<!-- /soak -->"
 NOTES_START = "<!-- soak notes: kept when the section is rewritten -->"
