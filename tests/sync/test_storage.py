@@ -16,7 +16,7 @@ from django.db import connection
 
 from spaces import services
 from spaces.models import HistoryEntry
-from syncops import storage
+from syncops import runtime, storage
 from syncops.replica import replica_for
 from syncops.storage import quarantine_root
 
@@ -108,3 +108,14 @@ def test_status_api_and_sync_status_include_the_storage_report(owner, api_as, qu
     out = StringIO()
     call_command("sync_status", "--json", stdout=out)
     assert json.loads(out.getvalue())["storage"]["quarantine_bytes"] > 0
+
+
+def test_the_owner_answers_storage_and_prune_on_its_control_channel(quarantine, settings):
+    """What a server owning an offline replica answers ``manage.py storage`` (same code)."""
+    settings.THOUGHTSPACE_QUARANTINE_DAYS = 1
+    replica = replica_for(connection.settings_dict)
+    expired = quarantined(quarantine, days_old=2)
+    status = runtime.answer(replica, "status")
+    assert status["ok"] and status["state"]["storage"]["quarantine"][0]["path"] == str(expired)
+    pruned = runtime.answer(replica, "prune")
+    assert pruned == {**pruned, "ok": True, "deleted": [str(expired)]} and not expired.exists()
