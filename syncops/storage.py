@@ -166,8 +166,9 @@ def report(replica: Any, *, top: int = TOP_SPACES) -> dict[str, Any]:
     from syncops.models import JournalEntry, SyncEvent
 
     local_path = str(connections[LOCAL_DB].settings_dict["NAME"])
-    files = _files(replica.path, REPLICA_SUFFIXES) if replica.mode != "remote" else {}
-    copies = quarantined_copies(replica.path, unmerged=replica.unmerged_copy)
+    local = replica.mode != "remote"  # a remote-mode "path" is the primary's URL
+    files = _files(replica.path, REPLICA_SUFFIXES) if local else {}
+    copies = quarantined_copies(replica.path, unmerged=replica.unmerged_copy) if local else []
     data: dict[str, Any] = {
         "replica_files": files,
         "replica_bytes": sum(files.values()),
