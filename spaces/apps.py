@@ -8,6 +8,8 @@ class SpacesConfig(AppConfig):
     def ready(self) -> None:
         from spaces import indexing, live, reconcile
         from spaces.events import change_committed
+        from spaces.models import HistoryEntry
+        from syncops.storage import count_rows_by
 
         # Live updates: each committed change goes to the open pages of its space.
         change_committed.connect(live.relay_change, dispatch_uid="spaces.live.relay_change")
@@ -17,3 +19,5 @@ class SpacesConfig(AppConfig):
         change_committed.connect(
             indexing.queue_embedding, dispatch_uid="spaces.indexing.queue_embedding"
         )
+        # The storage report (manage.py storage) shows the append-only history per space.
+        count_rows_by("history", table=HistoryEntry._meta.db_table, column="space_id")

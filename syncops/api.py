@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from syncops.replica import replica_for
+from syncops.runtime import storage_report
 
 router = Router(tags=["sync"])
 
@@ -32,12 +33,16 @@ class SyncStatusOut(Schema):
     recoveries: int
     last_recovery: str | None
     last_recovery_at: str | None
+    checkpoints: int
+    last_checkpoint_at: str | None
+    storage: dict[str, Any]  # files and sizes, quarantined copies, log and history rows
 
 
 @router.get("/status", response=SyncStatusOut, summary="Sync state of this instance")
 def sync_status(request: HttpRequest) -> Any:
     """Mode, remote (without credentials), last push/pull and their duration, local changes
-    not yet on the remote, revision and the last error. Failures show here, never silently."""
+    not yet on the remote, revision, the last error, and what is stored on disk. Failures
+    show here, never silently."""
     replica = replica_for(connection.settings_dict)
     replica.pending_changes()
-    return replica.state.as_dict()
+    return {**replica.state.as_dict(), "storage": storage_report(replica)}

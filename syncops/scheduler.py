@@ -24,6 +24,7 @@ COALESCE_SECONDS = 0.02
 # a write right after a push waits up to this long.
 MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
+MAINTENANCE_SECONDS = 3600.0  # how often ``maintain`` runs (pruning old copies and logs)
 
 
 class SyncScheduler:
@@ -33,10 +34,13 @@ class SyncScheduler:
         *,
         interval: float,
         on_event: Callable[[str, bool, float | None, str], None] | None = None,
+        maintain: Callable[[], object] | None = None,
     ) -> None:
         self.replica = replica
         self.interval = interval
         self.on_event = on_event or (lambda *args: None)
+        self.maintain: Callable[[], object] = maintain or (lambda: None)
+        self._next_maintenance = float("-inf")  # time.monotonic(); at the first timer pull
         self._dirty = threading.Event()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -147,6 +151,20 @@ class SyncScheduler:
                 if self.replica.journals:
                     self._pull_requested.set()  # reconcile the journal soon after a push
             if self._pull_requested.is_set() or time.monotonic() >= next_pull:
+                on_timer = time.monotonic() >= next_pull
                 self._pull_requested.clear()
                 ok = self._attempt("pull", self.replica.pull)
                 next_pull = time.monotonic() + (self.interval if ok else self._backoff())
+                if on_timer:
+                    self._housekeeping()
+
+    def _housekeeping(self) -> None:
+        """On the timer: checkpoint whatever WAL is left (pushes only checkpoint a large one),
+        and now and then ``maintain`` (prune what has a retention). Never raises."""
+        try:
+            self.replica.checkpoint()
+            if time.monotonic() >= self._next_maintenance:
+                self._next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                self.maintain()
+        except Exception:
+            logger.exception("Storage housekeeping of %s failed", self.replica.path)

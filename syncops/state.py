@@ -42,6 +42,9 @@ class SyncState:
     recoveries: int = 0
     last_recovery: str | None = None
     last_recovery_at: str | None = None
+    checkpoints: int = 0  # WAL checkpoints run by syncops (offline mode)
+    last_checkpoint_at: str | None = None
+    last_checkpoint_ms: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Kinds (push, pull) whose last attempt failed: a pull that works does not make failing
     # pushes healthy (after a remote reset, pulls succeeded while no write reached it).

@@ -76,6 +76,8 @@ DB_PATH = Path(env_str("THOUGHTSPACE_DB_PATH", str(VAR_DIR / "thoughtspace.db"))
 TURSO_DATABASE_URL = env_str("TURSO_DATABASE_URL", "").strip()
 TURSO_AUTH_TOKEN = env_str("TURSO_AUTH_TOKEN", "")
 TURSO_SYNC_INTERVAL = env_float("TURSO_SYNC_INTERVAL", 60.0, minimum=1.0)
+# Quarantined copies of a replica (var/quarantine/) are kept this long once merged back.
+THOUGHTSPACE_QUARANTINE_DAYS = env_float("THOUGHTSPACE_QUARANTINE_DAYS", 30.0, minimum=1.0)
 if DB_MODE != "local" and not TURSO_DATABASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(
         f"TURSO_DATABASE_URL={TURSO_DATABASE_URL!r} is not an http(s) URL, but "

@@ -2,6 +2,7 @@
 
     scripts/bench.sh            # full run (~6 min): docs/BENCHMARKS.md + docs/benchmarks/*.png
     scripts/bench.sh --quick    # everything small (< 1 min), report under var/bench/quick/
+    scripts/bench.sh --soak 30m # steady load per mode, sampled every minute (scripts/bench/soak.py)
 
 Exits 1 when a target is missed (full runs only; --quick does not enforce them), 2 on an error.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts.bench import measure, report  # noqa: E402
+from scripts.bench import measure, report, soak  # noqa: E402
 from scripts.bench.fleet import ROOT, Instance, fleet, instance, run_worker  # noqa: E402
 from scripts.bench.rtt import delay_method  # noqa: E402
 from tests.live.servers import redis_server  # noqa: E402
@@ -314,8 +315,11 @@ def write_report(results: dict[str, Any], out: Path, plots_dir: Path) -> list[re
         )
         notes = kept.group(0) if kept else notes
     text = text.replace("\n## 1.", f"\n{notes}\n\n## 1.", 1)
+    soak_section = soak.kept_section(out.read_text()) if out.exists() else None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
+    if soak_section:
+        soak.write_section(out, soak_section)
     (plots_dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
     return checks
 
@@ -324,6 +328,39 @@ def shutil_relpath(path: Path, start: Path) -> str:
     import os
 
     return os.path.relpath(path, start)
+
+
+def run_soak(args: argparse.Namespace) -> int:
+    """``--soak``: steady load per mode, a table per mode printed and written to the report."""
+    seconds, every = soak.parse_duration(args.soak), soak.parse_duration(args.sample_every)
+    out = args.out or ROOT / "docs/BENCHMARKS.md"
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    results: dict[str, Any] = {"rate": args.rate, "every": every, "modes": {}}
+    results["command"] = f"scripts/bench.sh --soak {args.soak} --modes {','.join(modes)}"
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    with tempfile.TemporaryDirectory(prefix="thoughtspace-soak-") as tmp:
+        for mode in modes:
+            log(f"soak: {mode} mode for {seconds:.0f} s")
+            results["modes"][mode] = soak.soak_mode(
+                Path(tmp), mode, seconds, every, args.rate, args.tracemalloc
+            )
+    plots_dir = out.parent / "benchmarks"
+    (plots_dir / "soak.json").parent.mkdir(parents=True, exist_ok=True)
+    (plots_dir / "soak.json").write_text(json.dumps(results, indent=1))
+    soak.plot(results, plots_dir / "soak.png")
+    rel = Path(shutil_relpath(plots_dir / "soak.png", out.parent)).as_posix()
+    soak.write_section(out, soak.markdown(results, rel))
+    missed = 0
+    for mode, result in results["modes"].items():
+        print(f"\n{mode} mode")
+        print("\n".join(soak.table(result["samples"])))
+        for name, ok, measured in soak.soak_targets(result):
+            missed += not ok
+            print(f"  {'pass' if ok else 'MISS'}  {name}: {measured}")
+        if result.get("tracemalloc"):
+            print(result["tracemalloc"][-4000:])
+    print(f"\nreport: {out} (soak section), plot: {plots_dir / 'soak.png'}")
+    return 1 if missed else 0
 
 
 def main() -> int:
@@ -343,7 +380,21 @@ def main() -> int:
         metavar="RESULTS_JSON",
         help="measure nothing: write the report again from a run's results.json",
     )
+    parser.add_argument(
+        "--soak",
+        metavar="DURATION",
+        help="instead: the soak benchmark, this long per mode (e.g. 30m), into the report's "
+        "soak section",
+    )
+    parser.add_argument("--modes", default="offline,local", help="modes to soak (comma-separated)")
+    parser.add_argument("--sample-every", default="60s", help="soak sample interval (60s)")
+    parser.add_argument("--rate", type=float, default=60.0, help="soak requests/s in all (60)")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="soak: record Python allocation growth"
+    )
     args = parser.parse_args()
+    if args.soak:
+        return run_soak(args)
     out = args.out or (
         ROOT / ("var/bench/quick/BENCHMARKS.md" if args.quick else "docs/BENCHMARKS.md")
     )

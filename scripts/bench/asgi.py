@@ -17,6 +17,11 @@ if os.environ.get("BENCH_PREPARE_OUT"):
     target.with_suffix(".tmp").write_text(json.dumps(data))
     target.with_suffix(".tmp").rename(target)
 
+if os.environ.get("BENCH_TRACEMALLOC"):  # the soak's --tracemalloc: what Python memory grows
+    from scripts.bench.memory import watch_allocations
+
+    watch_allocations(Path(os.environ["BENCH_TRACEMALLOC"]))
+
 from thoughtspace.asgi import application  # noqa: E402
 
 __all__ = ["application"]

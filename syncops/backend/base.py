@@ -35,6 +35,7 @@ CONNECTION_PRAGMAS = (
     "PRAGMA busy_timeout = 0",
 )
 T = TypeVar("T")
+_ENGINE_VERSIONS: dict[str, tuple[int, ...]] = {}  # storage mode -> its driver's SQLite version
 
 
 class DatabaseWrapper(sqlite_base.DatabaseWrapper):
@@ -97,8 +98,16 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         }
 
     def get_database_version(self) -> tuple[int, ...]:
-        with self.temporary_connection():
-            return Database.engine_version(self.connection)
+        # Django asks on every new connection. The answer cannot change while the process
+        # runs, and the query fails "database is locked" while a WAL checkpoint (offline
+        # mode) holds the file: ask once per driver, waiting out a lock like CursorWrapper.
+        mode = self.replica.mode
+        if mode not in _ENGINE_VERSIONS:
+            with self.temporary_connection():
+                _ENGINE_VERSIONS[mode] = CursorWrapper(self)._wait_for_lock(
+                    lambda: Database.engine_version(self.connection)
+                )
+        return _ENGINE_VERSIONS[mode]
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:

@@ -65,3 +65,38 @@ def test_a_lone_write_is_pushed_without_waiting_for_the_interval(
         scheduler.stop(flush=False)
     # The last push (at start) was longer ago than the interval: no wait for it.
     assert replica.pushed_at[0] - written < 1.5
+
+
+class HousekeptReplica(CountingReplica):
+    def __init__(self) -> None:
+        super().__init__()
+        self.checkpointed = threading.Event()
+
+    def checkpoint(self, *, min_wal_bytes: int = 0) -> bool:
+        if min_wal_bytes == 0:  # the timer's: whatever the WAL holds
+            self.checkpointed.set()
+        return True
+
+
+def test_the_timer_checkpoints_and_runs_maintenance_at_start() -> None:
+    maintained = threading.Event()
+    replica = HousekeptReplica()
+    scheduler = SyncScheduler(replica, interval=3600, maintain=maintained.set).start()
+    try:
+        assert replica.checkpointed.wait(5) and maintained.wait(5)
+    finally:
+        scheduler.stop(flush=False)
+
+
+def test_a_failing_maintenance_does_not_stop_the_worker() -> None:
+    def broken() -> None:
+        raise OSError("disk gone")
+
+    replica = HousekeptReplica()
+    scheduler = SyncScheduler(replica, interval=0.2, maintain=broken).start()
+    try:
+        assert replica.checkpointed.wait(5)
+        replica.checkpointed.clear()
+        assert replica.checkpointed.wait(5) and scheduler.running  # the next timer sync came
+    finally:
+        scheduler.stop(flush=False)

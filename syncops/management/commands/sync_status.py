@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from syncops import runtime
 from syncops.control import ask_owner
 from syncops.replica import replica_for
 
@@ -23,6 +24,7 @@ FIELDS = [
     ("revision", "Revision"),
     ("last_error", "Last error"),
     ("last_error_at", "Last error at"),
+    ("last_checkpoint_at", "Last checkpoint"),
 ]
 
 
@@ -43,7 +45,8 @@ class Command(BaseCommand):
             if replica.syncs:
                 connections["default"].ensure_connection()  # opens the replica here
             replica.pending_changes()
-            state, source = replica.state.as_dict(), "this process"
+            state = {**replica.state.as_dict(), "storage": runtime.storage_report(replica)}
+            source = "this process"
         state["source"] = source
         if options["json"]:
             self.stdout.write(json.dumps(state, indent=2, default=str))
