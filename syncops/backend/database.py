@@ -58,6 +58,15 @@ class IntegrityError(DatabaseError):
     pass
 
 
+class Unavailable(OperationalError):
+    """The database cannot take this request now, for a reason its message explains to the
+    person who sent it; ``retry_after`` says in how many seconds to try again."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InternalError(DatabaseError):
     pass
 
