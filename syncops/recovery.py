@@ -101,7 +101,9 @@ class RecoveryReport:
 
 def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryReport:
     """Quarantine the replica's files, rebuild it from the remote, put back what only the old
-    copy held, and push. Holds the replica's sync and write locks while it rebuilds."""
+    copy held, and push. Holds the replica's sync and write locks while it rebuilds; reads
+    answer from a read-only copy of the old files until the new ones are ready (or, when the
+    rebuild fails, until a retry succeeds)."""
     from syncops.replica import SyncError
     from syncops.signals import recovered
 
@@ -128,6 +130,7 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
                         journal.promote(replica.raw_connection())
                     except Exception:
                         logger.exception("Could not read the journaled writes of %s", replica.path)
+                replica.start_read_copy(reason)
                 replica.close()
                 report.folder = quarantine(replica.path, reason=reason)
                 replica.unmerged_copy = report.folder
@@ -141,9 +144,11 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
                 replica.close()
                 raise SyncError(
                     f"Rebuilding {replica.path} failed: {exc}. The old copy is safe in "
-                    f"{report.folder} and is merged when the recovery is retried."
+                    f"{report.folder} and is merged when the recovery is retried; reads "
+                    "answer from it meanwhile and writes are refused."
                 ) from exc
             replica.unmerged_copy = None
+            replica.end_read_copy()
         try:
             replica.push()
             report.pushed = True

@@ -1,0 +1,240 @@
+"""Requests during a recovery, against real servers: reads keep answering from the old copy
+while the replica is rebuilt, a write answers 201 or a clean 503 with ``Retry-After``, and no
+acknowledged write is lost. And in replica mode a read never sees another request's rows
+before they commit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from syncops.devservers import Server, start_sqld, start_turso_sync_server
+from tests.live.servers import DemoData, daphnes, manage, prepare_database
+from tests.sync.instances import api, sync_env, wait_until
+
+# Enough thoughts that a rebuild takes a while (about a second here) and many reads fall in it.
+BULK = """
+from spaces.models import Space, Thought
+space = Space.objects.get(title="Demo space")
+Thought.objects.bulk_create(
+    [Thought(space=space, key=f"bulk-{i}", title=f"Bulk {i}", body="x" * 200) for i in range(3000)],
+    batch_size=200,
+)
+"""
+
+
+@dataclass
+class Answer:
+    method: str
+    started: float  # time.time() at the request's start
+    ended: float
+    status: int
+    body: Any
+    retry_after: str | None
+    key: str = ""
+
+
+@dataclass
+class Traffic:
+    """Two reader threads and one writer thread hitting one instance until stopped."""
+
+    url: str
+    demo: DemoData
+    answers: list[Answer] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def call(self, method: str, path: str, body: Any = None, key: str = "") -> None:
+        request = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={
+                "Authorization": f"Bearer {self.demo.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        started = time.time()
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                status, raw, retry = response.status, response.read(), None
+        except urllib.error.HTTPError as error:
+            status, raw, retry = error.code, error.read(), error.headers.get("Retry-After")
+        try:
+            decoded = json.loads(raw) if raw else None
+        except ValueError:
+            decoded = raw.decode(errors="replace")
+        self.answers.append(Answer(method, started, time.time(), status, decoded, retry, key))
+
+    def read(self) -> None:
+        while not self.stop.is_set():
+            self.call("GET", f"/api/spaces/{self.demo.space_id}/thoughts?limit=5")
+
+    def write(self) -> None:
+        index = 0
+        while not self.stop.is_set():
+            key = f"during-{index}"
+            self.call(
+                "POST",
+                f"/api/spaces/{self.demo.space_id}/thoughts",
+                {"key": key, "title": key},
+                key,
+            )
+            index += 1
+            time.sleep(0.05)
+
+    @contextmanager
+    def running(self) -> Iterator[Traffic]:
+        self.call("GET", f"/api/spaces/{self.demo.space_id}")  # the first request is slow
+        self.answers.clear()
+        threads = [threading.Thread(target=self.read) for _ in range(2)]
+        threads.append(threading.Thread(target=self.write))
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join()
+
+
+def status_of(url: str, token: str) -> dict:
+    status, body = api(url, "GET", "/api/sync/status", token)
+    return body if status == 200 else {}
+
+
+def recovery_window(state: dict) -> tuple[float, float]:
+    """When the last recovery ran (its end and its duration are in the status)."""
+    ended = datetime.fromisoformat(state["last_recovery_at"]).timestamp()
+    duration_ms = float(state["last_recovery"].split("Recovered in ", 1)[1].split(" ms")[0])
+    return ended - duration_ms / 1000, ended
+
+
+def check_answers(traffic: Traffic, window: tuple[float, float]) -> None:
+    reads = [a for a in traffic.answers if a.method == "GET"]
+    writes = [a for a in traffic.answers if a.method == "POST"]
+    failed = [(a.status, a.body) for a in reads if a.status != 200]
+    assert failed == [], f"{len(failed)} of {len(reads)} reads failed, first: {failed[:3]}"
+    started, ended = window
+    during = [a for a in reads if a.started < ended and a.ended > started]
+    assert len(during) >= 3, f"only {len(during)} read(s) overlapped the recovery {window}"
+    for answer in writes:
+        assert answer.status in (201, 503), (answer.status, answer.body)
+        if answer.status == 503:
+            assert answer.retry_after and int(answer.retry_after) > 0, answer
+            detail = answer.body["detail"]
+            assert "error:" not in detail.lower() and "no such table" not in detail, detail
+    assert any(a.status == 201 for a in writes)
+
+
+def check_nothing_lost(url: str, demo: DemoData, traffic: Traffic) -> None:
+    path = f"/api/spaces/{demo.space_id}/thoughts"
+    acknowledged = [a.key for a in traffic.answers if a.method == "POST" and a.status == 201]
+    lost = [key for key in acknowledged if api(url, "GET", f"{path}/{key}", demo.token)[0] != 200]
+    assert lost == []
+
+
+def test_reads_answer_from_the_old_copy_while_an_offline_replica_recovers(tmp_path: Path):
+    remote_file = tmp_path / "remote" / "remote.db"
+    server = start_turso_sync_server(remote_file)
+    port = server.port
+    a = sync_env(tmp_path, "a", "offline", server.url)
+    demo = prepare_database(a)
+    manage(a, "shell", "--no-imports", "-c", BULK)
+    try:
+        with daphnes(a) as (url,):
+            wait_until(lambda: status_of(url, demo.token).get("pending_changes") == 0)
+            with Traffic(url, demo).running() as traffic:
+                time.sleep(0.5)
+                server.stop()
+                shutil.move(remote_file.parent, tmp_path / "old-remote")
+                server = start_turso_sync_server(remote_file, port=port)  # empty, same address
+                wait_until(
+                    lambda: status_of(url, demo.token).get("recoveries", 0) >= 1,
+                    timeout=60,
+                    what="the replica to recover",
+                )
+                time.sleep(1)
+            check_answers(traffic, recovery_window(status_of(url, demo.token)))
+            check_nothing_lost(url, demo, traffic)
+    finally:
+        server.stop()
+
+
+def test_reads_answer_from_the_old_copy_while_an_embedded_replica_recovers(tmp_path: Path):
+    server = start_sqld(tmp_path / "sqld")
+    port = server.port
+    a = sync_env(tmp_path, "a", "replica", server.url)
+    demo = prepare_database(a)
+    manage(a, "shell", "--no-imports", "-c", BULK)
+    try:
+        with daphnes(a) as (url,):
+            with Traffic(url, demo).running() as traffic:
+                time.sleep(0.5)
+                server.stop()
+                server = start_sqld(tmp_path / "sqld-new", port=port)  # a new, empty primary
+                wait_until(
+                    lambda: status_of(url, demo.token).get("recoveries", 0) >= 1,
+                    timeout=60,
+                    what="the replica to recover",
+                )
+                time.sleep(1)
+            check_answers(traffic, recovery_window(status_of(url, demo.token)))
+            check_nothing_lost(url, demo, traffic)
+    finally:
+        server.stop()
+
+
+ISOLATION = """
+import json, threading
+from django.contrib.auth.models import User
+from django.db import close_old_connections, transaction
+from spaces import services
+from spaces.models import Space, Thought
+
+space = Space.objects.get(title="Demo space")
+user = User.objects.get(username="demo")
+opened, read = threading.Event(), threading.Event()
+seen = {}
+
+def write():
+    with transaction.atomic():
+        services.thought_create(space=space, actor=user, key="in-flight", title="In flight")
+        opened.set()
+        read.wait(10)
+    close_old_connections()
+
+def look():
+    opened.wait(10)
+    seen["during"] = Thought.objects.filter(key="in-flight").exists()
+    read.set()
+    close_old_connections()
+
+threads = [threading.Thread(target=write), threading.Thread(target=look)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+seen["after"] = Thought.objects.filter(key="in-flight").exists()
+print("SEEN", json.dumps(seen))
+"""
+
+
+def test_a_replica_mode_read_never_sees_another_requests_uncommitted_rows(
+    sqld_server: Server, tmp_path: Path
+):
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    prepare_database(a)
+    output = manage(a, "shell", "--no-imports", "-c", ISOLATION)
+    seen = json.loads(output.split("SEEN", 1)[1])
+    assert seen == {"during": False, "after": True}
