@@ -131,8 +131,12 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
                     except Exception:
                         logger.exception("Could not read the journaled writes of %s", replica.path)
                 replica.start_read_copy(reason)
-                replica.close()
-                report.folder = quarantine(replica.path, reason=reason)
+                try:
+                    replica.close()
+                    report.folder = quarantine(replica.path, reason=reason)
+                except BaseException:
+                    replica.end_read_copy()  # the files stay where they were: read them again
+                    raise
                 replica.unmerged_copy = report.folder
             try:
                 connection = replica.raw_connection()  # a fresh copy, from the remote

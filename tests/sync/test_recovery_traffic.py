@@ -120,7 +120,9 @@ def recovery_window(state: dict) -> tuple[float, float]:
     return ended - duration_ms / 1000, ended
 
 
-def check_answers(traffic: Traffic, window: tuple[float, float]) -> None:
+def check_answers(traffic: Traffic, window: tuple[float, float], *, refused: bool = False) -> None:
+    """Every read answered 200, some of them while the replica was rebuilt; every write
+    answered 201 or a clean 503 with ``Retry-After`` (at least one when ``refused``)."""
     reads = [a for a in traffic.answers if a.method == "GET"]
     writes = [a for a in traffic.answers if a.method == "POST"]
     failed = [(a.status, a.body) for a in reads if a.status != 200]
@@ -135,6 +137,8 @@ def check_answers(traffic: Traffic, window: tuple[float, float]) -> None:
             detail = answer.body["detail"]
             assert "error:" not in detail.lower() and "no such table" not in detail, detail
     assert any(a.status == 201 for a in writes)
+    if refused:
+        assert any(a.status == 503 for a in writes)
 
 
 def check_nothing_lost(url: str, demo: DemoData, traffic: Traffic) -> None:
@@ -182,6 +186,7 @@ def test_reads_answer_from_the_old_copy_while_an_embedded_replica_recovers(tmp_p
             with Traffic(url, demo).running() as traffic:
                 time.sleep(0.5)
                 server.stop()
+                time.sleep(1)  # writes are refused meanwhile (the primary does not answer)
                 server = start_sqld(tmp_path / "sqld-new", port=port)  # a new, empty primary
                 wait_until(
                     lambda: status_of(url, demo.token).get("recoveries", 0) >= 1,
@@ -189,7 +194,7 @@ def test_reads_answer_from_the_old_copy_while_an_embedded_replica_recovers(tmp_p
                     what="the replica to recover",
                 )
                 time.sleep(1)
-            check_answers(traffic, recovery_window(status_of(url, demo.token)))
+            check_answers(traffic, recovery_window(status_of(url, demo.token)), refused=True)
             check_nothing_lost(url, demo, traffic)
     finally:
         server.stop()
@@ -238,3 +243,79 @@ def test_a_replica_mode_read_never_sees_another_requests_uncommitted_rows(
     output = manage(a, "shell", "--no-imports", "-c", ISOLATION)
     seen = json.loads(output.split("SEEN", 1)[1])
     assert seen == {"during": False, "after": True}
+
+
+def test_a_failed_rebuild_keeps_reads_on_the_old_copy_and_refuses_writes_until_retried(
+    tmp_path: Path, django_db_blocker: Any
+):
+    """The primary disappears in the middle of a recovery (after its check, before the
+    rebuild): reads answer from the read-only copy, a write is refused at once with a message
+    and a delay, and the retried recovery puts everything back."""
+    from django.db import OperationalError
+    from django.db.utils import ConnectionHandler
+
+    from syncops.recovery import recover
+    from syncops.replica import SyncError, forget_replica
+    from syncops.runtime import background_sync_paused
+
+    server = start_sqld(tmp_path / "sqld")
+    port = server.port
+    settings = {"ENGINE": "syncops.backend", "NAME": str(tmp_path / "a" / "ts.db")}
+    settings["OPTIONS"] = {"mode": "replica", "sync_url": server.url}
+    wrapper = ConnectionHandler({"default": settings})["default"]
+    replica = wrapper.replica
+
+    def values() -> list[str]:
+        wrapper.close()  # a new connection: the one a new request would get
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT v FROM t ORDER BY v")
+            return [row[0] for row in cursor.fetchall()]
+
+    def insert(value: str) -> None:
+        with wrapper.cursor() as cursor:
+            cursor.execute("INSERT INTO t VALUES (%s)", [value])
+
+    failures: list[BaseException] = []
+
+    def recover_in_background() -> None:
+        try:
+            recover(replica, reason="The remote was reset. Test.")
+        except BaseException as exc:
+            failures.append(exc)
+
+    try:
+        with background_sync_paused(), django_db_blocker.unblock():
+            with wrapper.cursor() as cursor:
+                cursor.execute("CREATE TABLE t (v TEXT PRIMARY KEY)")
+            insert("before")
+            replica.write_lock.acquire()  # a long write: the recovery waits after its check
+            worker = threading.Thread(target=recover_in_background)
+            worker.start()
+            wait_until(lambda: not replica.lock.acquire(blocking=False), what="the recovery")
+            time.sleep(0.5)  # past its check of the remote
+            server.stop()
+            replica.write_lock.release()
+            worker.join()
+            assert len(failures) == 1 and isinstance(failures[0], SyncError), failures
+            assert values() == ["before"]  # from the copy of the old files
+            server = start_sqld(tmp_path / "sqld-new", port=port)  # a new, empty primary
+            started = time.monotonic()
+            try:
+                insert("refused")
+            except OperationalError as exc:
+                assert "being rebuilt after the remote was reset" in str(exc), exc
+                assert exc.__cause__.retry_after > 0  # type: ignore[union-attr]
+            else:
+                raise AssertionError("a write went through while the replica was rebuilt")
+            assert time.monotonic() - started < 1  # refused at once, not after a wait
+            report = recover(replica, reason="retry")
+            assert report.reseeded
+            insert("after")
+            assert values() == ["after", "before"]
+            wrapper.close()
+            assert not any((tmp_path / "a" / "reading").iterdir())  # the copy is gone
+    finally:
+        wrapper.close()
+        replica.close()
+        forget_replica(replica)
+        server.stop()
