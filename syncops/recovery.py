@@ -144,6 +144,7 @@ def recover(replica: Any, *, reason: str, prefer: str = "remote") -> RecoveryRep
                 report.reseeded, report.restored = merge(connection, old, prefer=prefer)
                 if report.reseeded or prefer == "local":
                     _in_transaction(connection, lambda: epoch.renew(connection))
+                replica.rebuilt()
             except Exception as exc:
                 replica.close()
                 raise SyncError(

@@ -141,6 +141,10 @@ class Replica:
         except OSError as exc:
             logger.warning("No read-only copy of %s for the recovery (%s)", self.path, exc)
 
+    def rebuilt(self) -> None:
+        """The rebuild is done on the remote's side: bring the new local files up to date
+        before reads go to them (the caller holds both locks)."""
+
     def end_read_copy(self) -> None:
         """The rebuilt files hold everything again: reads go back to them."""
         copy, self.read_copy = self.read_copy, None
@@ -313,7 +317,14 @@ class LibsqlReplica(Replica):
                     self.pull()  # a new replica file holds nothing until its first sync
                 except SyncError as exc:
                     logger.warning("%s; reading the local copy as it is", exc)
-        return self._reader()
+        try:
+            return self._reader()
+        except Exception:
+            # A recovery moved the file away since the check above: read its copy instead.
+            copy = self._from_read_copy()
+            if copy is None:
+                raise
+            return copy
 
     def _reader(self) -> Any:
         import libsql_experimental as libsql
@@ -365,6 +376,10 @@ class LibsqlReplica(Replica):
 
     def epoch_connection(self) -> Any:
         return self._syncer()
+
+    def rebuilt(self) -> None:
+        # The merge was forwarded to the primary: the new local file holds it after a sync.
+        self._syncer().sync()
 
     def pull(self, *, check: bool = True) -> bool:
         started = time.perf_counter()
