@@ -41,6 +41,7 @@ CONNECTION_PRAGMAS = (
     "PRAGMA busy_timeout = 0",
 )
 T = TypeVar("T")
+_ENGINE_VERSIONS: dict[str, tuple[int, ...]] = {}  # storage mode -> SQLite version of its engine
 
 
 class DatabaseWrapper(sqlite_base.DatabaseWrapper):
@@ -104,8 +105,13 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         }
 
     def get_database_version(self) -> tuple[int, ...]:
-        with self.temporary_connection():
-            return Database.engine_version(self.connection)
+        # Django asks on every new connection, and a busy Turso engine refused even this read
+        # (a 500 in a test run); the answer does not change while the process runs.
+        mode = self.replica.mode
+        if mode not in _ENGINE_VERSIONS:
+            with self.temporary_connection(), Database.translated_errors():
+                _ENGINE_VERSIONS[mode] = Database.engine_version(self.connection)
+        return _ENGINE_VERSIONS[mode]
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
