@@ -31,22 +31,21 @@ class ReadCopy:
         self._lock = threading.Lock()
         self._retired = False
 
-    def connect(self) -> Any:
+    def connect(self) -> Any | None:
+        """A read-only connection of the copy; None once the copy was retired."""
         import libsql_experimental as libsql
 
-        connection = libsql.connect(
-            self.path.resolve().as_uri() + "?mode=ro",
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        with self._lock:
+        with self._lock:  # not while retire() deletes the folder
+            if self._retired:
+                return None
+            connection = libsql.connect(
+                self.path.resolve().as_uri() + "?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             self._open.add(id(connection))
         return connection
-
-    def owns(self, connection: Any) -> bool:
-        with self._lock:
-            return id(connection) in self._open
 
     def release(self, connection: Any) -> None:
         connection.close()

@@ -156,6 +156,8 @@ class Replica:
         if copy is None:
             return None
         connection = copy.connect()
+        if connection is None:
+            return None  # the recovery has just finished
         self._copies[id(connection)] = copy
         self._generations[id(connection)] = -1  # never current: no write starts on it
         return connection
