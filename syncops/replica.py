@@ -301,6 +301,14 @@ class LibsqlReplica(Replica):
 
     def connect(self) -> Any:
         """A read-only connection of the replica file (the shared one is for writes)."""
+        while True:
+            generation = self.generation
+            connection = self._read_connection()
+            if self.generation == generation or id(connection) in self._copies:
+                return connection
+            self.release(connection)  # opened as a recovery moved the file: read its copy
+
+    def _read_connection(self) -> Any:
         copy = self._from_read_copy()
         if copy is not None:
             return copy
@@ -507,17 +515,28 @@ class TursoReplica(Replica):
         return self.tag(connection)
 
     def connect(self) -> Any:
-        copy = self._from_read_copy()
-        if copy is not None:
-            return copy
-        self._ensure_open()
+        while True:
+            generation = self.generation
+            copy = self._from_read_copy()
+            if copy is not None:
+                return copy
+            connection = self._pooled()
+            if connection is not None and self.generation == generation:
+                return connection
+            if connection is not None:  # a recovery began meanwhile: read its copy
+                self.release(connection)
+
+    def _pooled(self) -> Any | None:
+        """A connection of the current files; None when a recovery is rebuilding them."""
+        if not self._ensure_open(for_reads=True):
+            return None
         with self._idle_lock:
             if self._idle:
                 return self._idle.pop()
         # Opening a connection while a push waits for the remote's answer was seen to stall
         # both for good (docs/RELIABILITY.md): open new ones between syncs only.
         with self.lock:
-            return self._new_connection()
+            return self._new_connection() if self._database is not None else None
 
     def raw_connection(self) -> Any:
         self._ensure_open()
@@ -535,12 +554,16 @@ class TursoReplica(Replica):
                 return
         self.discard(connection)
 
-    def _ensure_open(self) -> None:
+    def _ensure_open(self, *, for_reads: bool = False) -> bool:
+        """Open the files unless they are; for reads, not while a recovery rebuilds them."""
         if self._database is not None:
-            return
+            return True
         with self._open_lock:
             if self._database is None:
+                if for_reads and self.read_copy is not None:
+                    return False
                 self._open()
+        return True
 
     def _ensure_open_for_sync(self) -> None:
         try:
