@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from django.db import OperationalError
 from django.utils import timezone
 
 from spaces.errors import InvalidInput
@@ -13,6 +15,8 @@ from spaces.models import AGENT_SESSION_IDLE_TIMEOUT, AgentSession, ApiToken
 # Every write is also a sync: a busy agent's session is written at most once a minute.
 AGENT_SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 LABEL_MAX = 100
+
+logger = logging.getLogger("spaces")
 
 
 def agent_session_create(*, token: ApiToken, label: str = "") -> AgentSession:
@@ -25,7 +29,12 @@ def agent_session_touch(*, session: AgentSession) -> None:
     """Record activity, writing only when the last write is a minute old or more."""
     now = timezone.now()
     if now - session.last_seen_at >= AGENT_SESSION_TOUCH_INTERVAL:
-        AgentSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        try:
+            AgentSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        except OperationalError:
+            # A bookkeeping write must not turn a read into an error while writes are refused.
+            logger.warning("Could not record the activity of agent session %s", session.pk)
+            return
         session.last_seen_at = now
 
 
@@ -38,8 +47,9 @@ def agent_session_end(*, session: AgentSession) -> AgentSession:
     return session
 
 
-def agent_session_for_request(*, token: ApiToken, header: str | None) -> AgentSession:
-    """The session a token's request belongs to, touched; a new one when there is none.
+def agent_session_for_request(*, token: ApiToken, header: str | None) -> AgentSession | None:
+    """The session a token's request belongs to, touched; a new one when there is none, or
+    None when the database refuses writes now (a read goes on without one).
 
     ``X-Agent-Session`` may carry a session id (as answered in that header) or the agent's
     own label; without it the token's latest active session is used. Ended or expired
@@ -57,7 +67,11 @@ def agent_session_for_request(*, token: ApiToken, header: str | None) -> AgentSe
         session = active.order_by("-last_seen_at").first()
         label = ""
     if session is None:
-        session = agent_session_create(token=token, label=label)
+        try:
+            session = agent_session_create(token=token, label=label)
+        except OperationalError:
+            logger.warning("Could not start an agent session for token %s", token.prefix)
+            return None
         session.started_by_this_request = True  # type: ignore[attr-defined]
         return session
     session.token = token  # the caller's token is already loaded: spare a query

@@ -21,7 +21,13 @@ from spaces import conflicts, proposals, search, selectors
 from spaces.api_agents import router as agents_router
 from spaces.auth import API_AUTH
 from spaces.embeddings import get_embedder
-from spaces.errors import Forbidden, InvalidInput, PreconditionFailed, ServiceError
+from spaces.errors import (
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+    ServiceError,
+    unavailable_answer,
+)
 from spaces.models import ApiToken, Conflict, Proposal, Thought
 from spaces.schemas import (
     ConflictOut,
@@ -436,10 +442,12 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 
 @api.exception_handler(OperationalError)
 def unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
-    """The database cannot take the request now (busy, or its primary unreachable)."""
-    return api.create_response(
-        request, {"detail": f"The database is unavailable, retry later: {exc}"}, status=503
-    )
+    """The database cannot take the request now (busy, its primary unreachable, its files
+    being rebuilt): 503 with ``Retry-After``."""
+    detail, retry_after = unavailable_answer(exc)
+    response = api.create_response(request, {"detail": detail}, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(RequestDataTooBig)

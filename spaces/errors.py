@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+logger = logging.getLogger("spaces")
+
 
 class ServiceError(Exception):
     status = 400
@@ -30,3 +34,16 @@ class Conflict(ServiceError):
 
 class PreconditionFailed(ServiceError):
     status = 412
+
+
+def unavailable_answer(exc: Exception) -> tuple[str, int]:
+    """The message and ``Retry-After`` seconds of a 503 for a database error.
+
+    The database's own refusals (its primary unreachable, its files being rebuilt, busy)
+    carry a message meant for people and a delay; any other driver error is logged and never
+    shown: its text describes the engine, not what to do."""
+    retry_after = getattr(exc.__cause__, "retry_after", None)
+    if isinstance(retry_after, int):
+        return str(exc), retry_after
+    logger.error("Database error, answered 503: %s", exc, exc_info=exc)
+    return "The database could not answer this request; retry in a few seconds.", 5

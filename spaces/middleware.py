@@ -1,12 +1,21 @@
-"""API middleware: refuse oversized request bodies with 413 before anything reads them, and
-name the agent session of a token's request in the ``X-Agent-Session`` response header."""
+"""Middleware: refuse oversized API request bodies with 413 before anything reads them, name
+the agent session of a token's request in the ``X-Agent-Session`` response header, and answer
+a page the database cannot serve now with a 503 page that says why."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from spaces.errors import unavailable_answer
+
+logger = logging.getLogger("spaces")
 
 
 class ApiBodyLimitMiddleware:
@@ -41,4 +50,30 @@ class AgentSessionHeaderMiddleware:
         session = getattr(request, "agent_session", None)
         if session is not None:
             response["X-Agent-Session"] = session.pk
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A page whose database work was refused (busy, primary unreachable, files being rebuilt)
+    answers 503 with ``Retry-After`` and the reason, never a server error or a driver's text.
+    (The API answers the same in its exception handler.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError):
+            return None
+        detail, retry_after = unavailable_answer(exception)
+        try:
+            body = render_to_string("503.html", {"detail": detail}, request=request)
+        except Exception:  # the page's own reads failed too: say it plainly
+            logger.exception("Could not render the 503 page")
+            page = "<!doctype html><title>Try again in a moment</title><p>{}</p>"
+            body = format_html(page, detail)
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = str(retry_after)
         return response

@@ -153,7 +153,9 @@ class RecoveryReport:
 
 def recover(replica: Any, *, reason: str, prefer: str | None = None) -> RecoveryReport:
     """Quarantine the replica's files, rebuild it from the remote, put back what only the old
-    copy held, and push. Holds the replica's sync and write locks while it rebuilds.
+    copy held, and push. Holds the replica's sync and write locks while it rebuilds; reads
+    answer from a read-only copy of the old files until the new ones are ready (or, when the
+    rebuild fails, until a retry succeeds).
 
     When earlier recoveries were interrupted (their folders still say ``UNMERGED``), their
     copies are merged into the current file instead, each with the preference it was started
@@ -176,11 +178,18 @@ def recover(replica: Any, *, reason: str, prefer: str | None = None) -> Recovery
         with replica.write_lock:  # no request writes while the files change under it
             folders = report.finished = unmerged_folders(replica.path)
             if not folders:
-                replica.close()
-                folders = [quarantine(replica.path, reason=reason, prefer=report.prefer)]
+                replica.start_read_copy(reason)
+                try:
+                    replica.close()
+                    folders = [quarantine(replica.path, reason=reason, prefer=report.prefer)]
+                except BaseException:
+                    replica.end_read_copy()  # the files stay where they were: read them again
+                    raise
             report.folder = folders[-1]
             for folder in folders:
+                # On failure, reads stay on the copy and writes are refused until a retry.
                 _merge_folder(replica, folder, prefer, report)
+            replica.end_read_copy()
         try:
             replica.push()
             report.pushed = True
@@ -210,7 +219,8 @@ def _merge_folder(replica: Any, folder: Path, prefer: str | None, report: Recove
         raise SyncError(
             f"Rebuilding {replica.path} failed: {str(exc).rstrip('.')}. The old copy is safe "
             f"in {folder} (marked {UNMERGED}); it is merged by the next recovery: the "
-            "server's next start or sync, or `manage.py resync` once the remote answers."
+            "server's next start or sync, or `manage.py resync` once the remote answers. Reads "
+            "answer from the old copy meanwhile; writes are refused."
         ) from exc
     (folder / UNMERGED).unlink()
     report.reseeded = report.reseeded or reseeded

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from syncops import epoch
+from syncops.readcopy import ReadCopy
 from syncops.remote import RemoteError
 from syncops.state import SyncState, redact_url, utc_now
 
@@ -36,6 +37,7 @@ logger = logging.getLogger("syncops")
 
 MODES = ("local", "replica", "offline", "remote")
 NETWORK_TIMEOUT = 10.0  # seconds for any one HTTP call to the remote
+RECOVERY_WRITE_WAIT = 3.0  # seconds a write waits for a running recovery before it is refused
 POOL_SIZE = 8  # connections opened up front for an offline replica
 # The Turso sync engine turns SQLite's automatic checkpoints off and leaves them to the
 # application: without one the -wal file grew by ~7 MiB per 1,000 small writes, forever.
@@ -61,6 +63,27 @@ class Diverged(SyncError):
 class RemoteUnavailable(Exception):
     """The primary did not answer its health check: a write or sync would hang."""
 
+    retry_after = 5  # seconds a client should wait before it tries again
+
+
+class RecoveryInProgress(RemoteUnavailable):
+    """The local files are being rebuilt (syncops.recovery): reads answer from a read-only
+    copy of the old files, and a write cannot start until the new files are ready."""
+
+    retry_after = 2
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The local replica is being rebuilt after {_sentence(reason)}; reads answer from "
+            f"the copy as it was, writes wait for the rebuild. Retry in a few seconds."
+        )
+
+
+def _sentence(reason: str) -> str:
+    """The reason of a recovery as a clause: its first sentence, without the final stop."""
+    first = reason.split(". ", 1)[0].strip().rstrip(".")
+    return first[:1].lower() + first[1:] if first else "a divergence from the remote"
+
 
 class Replica:
     mode = "local"
@@ -74,6 +97,9 @@ class Replica:
     journals = False
     # Whether every thread uses one driver connection (its transaction state is not theirs).
     shares_connections = False
+    # Whether reads run on connections of their own, and write transactions (and any other
+    # statement that is not a read) on the connection ``writer_for`` gives.
+    reads_apart = False
 
     def __init__(self, path: str, *, url: str | None = None, token: str | None = None) -> None:
         self.path = path
@@ -87,6 +113,9 @@ class Replica:
         self.generation = 0
         self._generations: dict[int, int] = {}  # id(connection) -> generation it was opened in
         self.seen_epoch: str | None = None  # the remote's epoch, as last written to <db>-epoch
+        # While a recovery rebuilds the files, reads go to a copy of the old ones.
+        self.read_copy: ReadCopy | None = None
+        self._copies: dict[int, ReadCopy] = {}  # id(connection) -> the copy it reads
 
     @property
     def syncs(self) -> bool:
@@ -100,10 +129,50 @@ class Replica:
 
     def release(self, connection: Any) -> None:
         """Django is done with ``connection``."""
-        connection.close()
+        if not self._release_read_copy(connection):
+            connection.close()
 
     def before_write(self) -> None:
         """Raise RemoteUnavailable when a write now could not succeed (or would hang)."""
+
+    def writer_for(self, connection: Any) -> Any | None:
+        """The driver connection a write transaction of a Django connection reading on
+        ``connection`` runs on (the caller holds ``write_lock``); None when ``connection`` was
+        opened on files a recovery has since replaced: the caller opens a new one."""
+        return connection if self.is_current(connection) else None
+
+    def start_read_copy(self, reason: str) -> None:
+        """Send reads to a copy of the files as they are now (writes are stopped), so that
+        they keep answering while a recovery rebuilds the files."""
+        try:
+            self.read_copy = ReadCopy(self.path, reason=reason)
+        except OSError as exc:
+            logger.warning("No read-only copy of %s for the recovery (%s)", self.path, exc)
+
+    def end_read_copy(self) -> None:
+        """The rebuilt files hold everything again: reads go back to them."""
+        copy, self.read_copy = self.read_copy, None
+        if copy is not None:
+            copy.retire()
+
+    def _from_read_copy(self) -> Any | None:
+        copy = self.read_copy
+        if copy is None:
+            return None
+        connection = copy.connect()
+        if connection is None:
+            return None  # the recovery has just finished
+        self._copies[id(connection)] = copy
+        self._generations[id(connection)] = -1  # never current: no write starts on it
+        return connection
+
+    def _release_read_copy(self, connection: Any) -> bool:
+        copy = self._copies.pop(id(connection), None)
+        if copy is None:
+            return False
+        self._generations.pop(id(connection), None)
+        copy.release(connection)
+        return True
 
     def tag(self, connection: Any) -> Any:
         """Remember that a new driver connection belongs to the current local files."""
@@ -198,6 +267,10 @@ class LibsqlReplica(Replica):
     # break it. Write transactions and syncs queue on write_lock.
     serializes_writes = True
     shares_connections = True
+    # Reads on that connection would see the rows of another thread's open transaction (it
+    # runs on the primary); they go to read-only plain libSQL connections of the same file
+    # instead, which never broke it (scripts/probes/libsql_plain_readers.py).
+    reads_apart = True
     HEALTH_TIMEOUT = 1.0  # seconds; checked before every write (one more round trip)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -223,32 +296,79 @@ class LibsqlReplica(Replica):
 
     def before_write(self) -> None:
         self.check_primary()
+        if self._sync_connection is None and self.read_copy is None:
+            # Opened when the primary came back; a recovery holding the lock opens it itself.
+            if not self.lock.acquire(timeout=RECOVERY_WRITE_WAIT):
+                raise RemoteUnavailable(
+                    f"The connection to the primary at {self.state.remote_url} is being set "
+                    "up; retry in a few seconds."
+                )
+            try:
+                self._syncer()
+            finally:
+                self.lock.release()
+
+    def writer_for(self, connection: Any) -> Any | None:
+        if not self.is_current(connection):
+            return None
+        writer = self._sync_connection
+        return writer if writer is not None and self.is_current(writer) else None
 
     def release(self, connection: Any) -> None:
-        if connection is self._sync_connection and self.is_current(connection):
-            return  # shared: other threads use it (each rolls back its own transaction)
-        self.discard(connection)  # a read-only fallback, or one from before a rebuild
+        if self._release_read_copy(connection) or connection is self._sync_connection:
+            return  # the shared connection stays open: other threads write on it
+        self.discard(connection)
 
     def connect(self) -> Any:
-        if self._sync_connection is not None:
-            return self._sync_connection
-        try:
-            self.check_primary()
-        except RemoteUnavailable as exc:
-            if not Path(self.path).exists():
-                raise
-            logger.warning("%s Opening %s read-only.", exc, self.path)
-            local = super().connect()
-            local.execute("PRAGMA query_only = ON")  # never diverge from the primary
-            return local
-        with self.lock:
-            connection = self._syncer()
-        if self.state.pulls == 0:
+        """A read-only connection of the replica file (the shared one is for writes)."""
+        while True:
+            generation = self.generation
+            connection = self._read_connection()
+            if self.generation == generation or id(connection) in self._copies:
+                return connection
+            self.release(connection)  # opened as a recovery moved the file: read its copy
+
+    def _read_connection(self) -> Any:
+        copy = self._from_read_copy()
+        if copy is not None:
+            return copy
+        if self._sync_connection is None:
             try:
-                self.pull()  # a new replica file holds nothing until its first sync
-            except SyncError as exc:
-                logger.warning("%s; reading the local copy as it is", exc)
-        return connection
+                self.check_primary()
+            except RemoteUnavailable as exc:
+                if not Path(self.path).exists():
+                    raise
+                logger.warning("%s Reading %s as it is.", exc, self.path)
+                return self._reader()
+            with self.lock:
+                self._syncer()
+            if self.state.pulls == 0:
+                try:
+                    self.pull()  # a new replica file holds nothing until its first sync
+                except SyncError as exc:
+                    logger.warning("%s; reading the local copy as it is", exc)
+        try:
+            return self._reader()
+        except Exception:
+            # A recovery moved the file away since the check above: read its copy instead.
+            copy = self._from_read_copy()
+            if copy is None:
+                raise
+            return copy
+
+    def _reader(self) -> Any:
+        import libsql_experimental as libsql
+
+        # SQLITE_OPEN_READONLY, not just query_only: a read-only connection never checkpoints
+        # or deletes the -wal when it closes, even on files a recovery has moved away.
+        return self.tag(
+            libsql.connect(
+                Path(self.path).resolve().as_uri() + "?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        )
 
     def _open_replica(self) -> Any:
         import libsql_experimental as libsql
@@ -427,14 +547,28 @@ class TursoReplica(Replica):
         return self.tag(connection)
 
     def connect(self) -> Any:
-        self._ensure_open()
+        while True:
+            generation = self.generation
+            copy = self._from_read_copy()
+            if copy is not None:
+                return copy
+            connection = self._pooled()
+            if connection is not None and self.generation == generation:
+                return connection
+            if connection is not None:  # a recovery began meanwhile: read its copy
+                self.release(connection)
+
+    def _pooled(self) -> Any | None:
+        """A connection of the current files; None when a recovery is rebuilding them."""
+        if not self._ensure_open(for_reads=True):
+            return None
         with self._idle_lock:
             if self._idle:
                 return self._idle.pop()
         # Opening a connection while a push waits for the remote's answer was seen to stall
         # both for good (docs/RELIABILITY.md): open new ones between syncs only.
         with self.lock:
-            return self._new_connection()
+            return self._new_connection() if self._database is not None else None
 
     def raw_connection(self) -> Any:
         self._ensure_open()
@@ -442,6 +576,8 @@ class TursoReplica(Replica):
 
     def release(self, connection: Any) -> None:
         """Take back a connection Django is done with (instead of closing it)."""
+        if self._release_read_copy(connection):
+            return
         if connection.in_transaction:
             connection.rollback()
         with self._idle_lock:
@@ -450,12 +586,16 @@ class TursoReplica(Replica):
                 return
         self.discard(connection)
 
-    def _ensure_open(self) -> None:
+    def _ensure_open(self, *, for_reads: bool = False) -> bool:
+        """Open the files unless they are; for reads, not while a recovery rebuilds them."""
         if self._database is not None:
-            return
+            return True
         with self._open_lock:
             if self._database is None:
+                if for_reads and self.read_copy is not None:
+                    return False
                 self._open()
+        return True
 
     def _ensure_open_for_sync(self) -> None:
         try:
@@ -537,6 +677,8 @@ class TursoReplica(Replica):
 
     def pending_changes(self) -> int:
         """Local changes not yet pushed; the last known count while a sync is running."""
+        if self.read_copy is not None:
+            return self.state.pending_changes  # the files are being rebuilt: do not open them
         self._ensure_open()
         if self.lock.acquire(blocking=False):
             try:

@@ -68,11 +68,9 @@ def quarantine_root(database_path: str) -> Path:
     return Path(database_path).parent / "quarantine"
 
 
-def quarantined_copies(
-    database_path: str, *, unmerged: Path | None = None
-) -> list[QuarantinedCopy]:
+def quarantined_copies(database_path: str) -> list[QuarantinedCopy]:
     """The quarantine folders beside ``database_path``, oldest first. A folder is unmerged
-    when it holds an ``UNMERGED`` marker or is ``unmerged`` (the replica's own record)."""
+    while it holds an ``UNMERGED`` marker (syncops.recovery)."""
     root = quarantine_root(database_path)
     if not root.is_dir():
         return []
@@ -83,8 +81,7 @@ def quarantined_copies(
                 path=folder,
                 created_at=_created_at(folder),
                 bytes=_tree_bytes(folder),
-                merged=not (folder / UNMERGED_MARKER).exists()
-                and (unmerged is None or folder.resolve() != unmerged.resolve()),
+                merged=not (folder / UNMERGED_MARKER).exists(),
             )
         )
     return copies
@@ -108,7 +105,7 @@ def prune_quarantine(replica: Any, *, days: float | None = None) -> list[Path]:
     days = settings.THOUGHTSPACE_QUARANTINE_DAYS if days is None else days
     deleted = []
     with replica.lock:
-        for copy in quarantined_copies(replica.path, unmerged=replica.unmerged_copy):
+        for copy in quarantined_copies(replica.path):
             if not copy.merged or copy.age_days < days:
                 continue
             shutil.rmtree(copy.path)
@@ -168,7 +165,7 @@ def report(replica: Any, *, top: int = TOP_SPACES) -> dict[str, Any]:
     local_path = str(connections[LOCAL_DB].settings_dict["NAME"])
     local = replica.mode != "remote"  # a remote-mode "path" is the primary's URL
     files = _files(replica.path, REPLICA_SUFFIXES) if local else {}
-    copies = quarantined_copies(replica.path, unmerged=replica.unmerged_copy) if local else []
+    copies = quarantined_copies(replica.path) if local else []
     data: dict[str, Any] = {
         "replica_files": files,
         "replica_bytes": sum(files.values()),

@@ -15,7 +15,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.sqlite3 import base as sqlite_base
 from django.utils.asyncio import async_unsafe
 
-from syncops.replica import RemoteUnavailable, Replica, replica_for
+from syncops.replica import (
+    RECOVERY_WRITE_WAIT,
+    RecoveryInProgress,
+    RemoteUnavailable,
+    Replica,
+    replica_for,
+)
 from syncops.runtime import ensure_started
 
 from . import database as Database
@@ -64,6 +70,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         self.implicit_transactions = False
         self.wrote = False  # whether the open transaction changed anything
         self.holds_write_lock = False
+        self.reader: Any = None  # the read connection, while a write runs on the replica's
 
     @property
     def replica(self) -> Replica:
@@ -156,31 +163,67 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             raise
 
     def take_write_lock(self) -> None:
-        """Before a write: let the replica refuse it (replica mode, primary unreachable), and
-        where the replica serialises writers (offline mode), wait for this process's turn."""
+        """Before a write: let the replica refuse it (primary unreachable, files being
+        rebuilt), and where the replica serialises writers, wait for this process's turn, on
+        the connection the replica writes on. A write waits a few seconds for a recovery."""
         replica = self.replica
+        self._before_write(replica)
+        if not replica.serializes_writes or self.holds_write_lock:
+            return
+        deadline = time.monotonic() + self.busy_timeout * 2
+        while True:
+            recovering = replica.read_copy
+            wait = deadline - time.monotonic()
+            if recovering is not None:
+                wait = min(wait, RECOVERY_WRITE_WAIT)
+            if not replica.write_lock.acquire(timeout=max(wait, 0)):
+                if recovering is not None or replica.read_copy is not None:
+                    raise self._recovering(replica)
+                raise Database.Unavailable(
+                    "The database is busy: another write in this process held it for "
+                    f"{self.busy_timeout * 2:g} s; retry the request.",
+                    retry_after=1,
+                )
+            if replica.read_copy is not None:  # a rebuild failed half-way: reads only
+                replica.write_lock.release()
+                raise self._recovering(replica)
+            writer = replica.writer_for(self.connection) if self.connection is not None else None
+            if writer is not None:
+                break
+            # Opened on files a recovery has replaced since: a write there would be lost.
+            replica.write_lock.release()
+            self._reconnect()
+            self._before_write(replica)
+        if writer is not self.connection:
+            self.reader, self.connection = self.connection, writer
+        self.holds_write_lock = True
+
+    @staticmethod
+    def _before_write(replica: Replica) -> None:
         try:
             replica.before_write()
         except RemoteUnavailable as exc:
-            raise Database.OperationalError(str(exc)) from exc
-        if not replica.serializes_writes or self.holds_write_lock:
-            return
-        if not self.replica.write_lock.acquire(timeout=self.busy_timeout * 2):
-            raise Database.OperationalError(
-                "database is busy: another write in this process held the lock for "
-                f"{self.busy_timeout * 2:g} s; retry the request."
-            )
-        if self.connection is not None and not replica.is_current(self.connection):
-            # Opened before a recovery rebuilt the files: a write here would go to the old copy.
-            self.replica.write_lock.release()
-            raise Database.OperationalError(
-                "The local replica was rebuilt while this request ran; retry the request."
-            )
-        self.holds_write_lock = True
+            raise Database.Unavailable(str(exc), retry_after=exc.retry_after) from exc
+
+    @staticmethod
+    def _recovering(replica: Replica) -> Database.Unavailable:
+        copy = replica.read_copy
+        exc = RecoveryInProgress(copy.reason if copy is not None else "")
+        return Database.Unavailable(str(exc), retry_after=exc.retry_after)
+
+    def _reconnect(self) -> None:
+        """Replace a driver connection opened before a recovery with one on the new files."""
+        old, self.connection = self.connection, None
+        with Database.translated_errors():
+            if old is not None:
+                self.replica.release(old)
+            self.connection = self.replica.connect()
 
     def release_write_lock(self) -> None:
         if self.holds_write_lock:
             self.holds_write_lock = False
+            if self.reader is not None:
+                self.connection, self.reader = self.reader, None
             self.replica.write_lock.release()
 
     def owns_transaction(self) -> bool:
@@ -221,6 +264,9 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             ensure_started(replica)  # a process that writes keeps the remote up to date
 
     def _close(self) -> None:
+        if self.holds_write_lock and self.connection is not None and self.connection.in_transaction:
+            with self.wrap_database_errors, Database.translated_errors():
+                self.connection.rollback()  # the write connection outlives this wrapper
         self.release_write_lock()
         if self.connection is not None:
             with self.wrap_database_errors, Database.translated_errors():
@@ -234,6 +280,8 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
 # Statements after which the replica has something to sync.
 _CHANGE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH|CREATE|ALTER|DROP)\b", re.IGNORECASE)
+# Statements a read connection may run where the replica keeps reads apart (replica mode).
+_READ = re.compile(r"\s*(SELECT|EXPLAIN|VALUES)\b", re.IGNORECASE)
 
 
 class CursorWrapper:
@@ -312,6 +360,16 @@ class CursorWrapper:
                     self.wrapper.wrote = True
                     self.wrapper.committed_write()
                     return cursor
+                elif (
+                    self.wrapper.replica.reads_apart
+                    and not self.wrapper.holds_write_lock  # then it is on the write connection
+                    and not _READ.match(sql)
+                ):
+                    cursor = self._run_on_writer(sql, args)  # DDL, PRAGMA: not for a reader
+                    if changes:
+                        self.wrapper.wrote = True
+                        self.wrapper.committed_write()
+                    return cursor
             cursor = self._execute(sql, args)
         if changes:
             self.wrapper.wrote = True
@@ -319,9 +377,16 @@ class CursorWrapper:
                 self.wrapper.committed_write()
         return cursor
 
-    def _run_write_in_autocommit(self, sql: str, args: list[Any]) -> Any:
-        connection = self.wrapper.connection
+    def _run_on_writer(self, sql: str, args: list[Any]) -> Any:
         self.wrapper.take_write_lock()
+        try:
+            return self._execute(sql, args)
+        finally:
+            self.wrapper.release_write_lock()
+
+    def _run_write_in_autocommit(self, sql: str, args: list[Any]) -> Any:
+        self.wrapper.take_write_lock()
+        connection = self.wrapper.connection  # the replica's write connection, maybe
         try:
             self._wait_for_lock(lambda: connection.execute("BEGIN IMMEDIATE"), begins=True)
             try:

@@ -58,6 +58,15 @@ class IntegrityError(DatabaseError):
     pass
 
 
+class Unavailable(OperationalError):
+    """The database cannot take this request now, for a reason its message explains to the
+    person who sent it; ``retry_after`` says in how many seconds to try again."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InternalError(DatabaseError):
     pass
 
@@ -111,6 +120,22 @@ def translate_error(exc: BaseException) -> Error:
     if isinstance(exc, Error):
         return exc
     message = str(exc)
+    if "Write delegation" in message and "no such table" in message:
+        # An embedded replica forwarded a write to a primary that lacks the table: it was
+        # reset or replaced, and the replica recovers at its next check of the primary.
+        return Unavailable(
+            "The primary refused this write: it no longer holds this replica's tables (it "
+            "was reset or replaced). The replica is rebuilt from it by itself; retry in a few "
+            "seconds.",
+            retry_after=5,
+        )
+    if "Write delegation" in message and "error trying to connect" in message:
+        # The primary went away between the health check before the write and the write.
+        return Unavailable(
+            "The primary could not be reached for this write: writes are refused until it is "
+            "back; reads keep working from the local replica. Retry in a few seconds.",
+            retry_after=5,
+        )
     for fragment, error_class in _ERROR_CLASSES:
         if fragment in message:
             return error_class(message)

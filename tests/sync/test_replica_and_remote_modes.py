@@ -76,34 +76,38 @@ def test_replica_refuses_writes_fast_and_keeps_reading_while_the_primary_hangs(
         assert status == 201
 
 
-def test_writes_and_syncs_of_one_replica_file_keep_it_intact(sqld_server: Server, tmp_path: Path):
-    """Writes on the connection the replica hands out, under the backend's write lock, in
-    one thread, and the replica's pulls in another, for 3 s: the file survives. With a
-    connection of its own for syncing, it broke within seconds
-    (scripts/probes/libsql_write_sync_race.py)."""
+def test_writes_syncs_and_reads_of_one_replica_file_keep_it_intact(
+    sqld_server: Server, tmp_path: Path
+):
+    """Writes on the replica's write connection, under the backend's write lock, in one
+    thread; the replica's pulls in another; reads on the connections it hands out (plain,
+    read-only) in two more, for 3 s: the file survives. With a second syncing connection it
+    broke within seconds (scripts/probes/libsql_write_sync_race.py)."""
     import threading
     import time
 
     from syncops.replica import LibsqlReplica
 
     replica = LibsqlReplica(str(tmp_path / "replica.db"), url=sqld_server.url)
-    writer = replica.connect()
-    writer.execute("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)")
+    reader = replica.connect()
+    with replica.write_lock:
+        replica.writer_for(reader).execute("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)")
+    replica.committed_write()
     errors: list[str] = []
+    reads = [0]
     stop = time.monotonic() + 3
 
     def write() -> None:
         index = 0
         while time.monotonic() < stop and not errors:
-            connection = replica.connect()
             with replica.write_lock:
+                connection = replica.writer_for(reader)
                 try:
                     connection.execute("BEGIN IMMEDIATE")
                     connection.execute("INSERT INTO t VALUES (?, 'v')", (f"row-{index}",))
                     connection.execute("COMMIT")
                 except Exception as exc:
                     errors.append(f"write: {exc}")
-            replica.release(connection)
             index += 1
 
     def pull() -> None:
@@ -113,11 +117,23 @@ def test_writes_and_syncs_of_one_replica_file_keep_it_intact(sqld_server: Server
             except Exception as exc:
                 errors.append(f"pull: {exc}")
 
-    threads = [threading.Thread(target=write), threading.Thread(target=pull)]
+    def read() -> None:
+        while time.monotonic() < stop and not errors:
+            connection = replica.connect()
+            try:
+                connection.execute("SELECT COUNT(*) FROM t").fetchall()
+                reads[0] += 1
+            except Exception as exc:
+                errors.append(f"read: {exc}")
+            replica.release(connection)
+
+    threads = [threading.Thread(target=target) for target in (write, pull, read, read)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
-    assert writer.execute("SELECT COUNT(*) FROM t").fetchall()[0][0] > 10
-    replica.close()
+    replica.pull(check=False)
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchall()[0][0] > 10
+    assert reads[0] > 10
+    assert reader.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
