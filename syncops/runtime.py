@@ -170,13 +170,20 @@ def storage_report(replica: Replica) -> dict[str, Any]:
 
 
 def prune(replica: Replica) -> list[Path]:
-    """Delete what has outlived its retention: merged quarantined copies (the sync event log
-    prunes itself as it grows, the journal as it is reconciled)."""
+    """Delete what has outlived its retention: merged quarantined copies and old tombstones
+    (the sync event log prunes itself as it grows, the journal as it is reconciled)."""
     from django.db import close_old_connections
 
-    from syncops import storage
+    from syncops import storage, tombstones
 
     try:
+        forgotten = tombstones.prune(settings.THOUGHTSPACE_TOMBSTONE_DAYS)
+        if forgotten:
+            logger.info(
+                "Pruned %d tombstone(s) older than %g days",
+                forgotten,
+                settings.THOUGHTSPACE_TOMBSTONE_DAYS,
+            )
         return storage.prune_quarantine(replica)
     finally:
         if threading.current_thread() is not threading.main_thread():

@@ -86,6 +86,24 @@ def was_deleted(table: str, row: Any) -> bool:
         return cursor.fetchone() is not None
 
 
+def prune(days: float) -> int:
+    """Delete tombstones older than ``days`` (on the default database); returns how many. The
+    deletes replicate like any write, so every replica forgets them too."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connections, transaction
+
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with transaction.atomic(), connections["default"].cursor() as cursor:
+        try:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE deleted_at < %s", [cutoff])
+        except Exception as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise
+        return max(cursor.rowcount, 0)
+
+
 def enforce(connection: Any, tables: Iterable[tuple[str, str]]) -> int:
     """Delete every row a tombstone names (after a merge from another copy); returns how many."""
     removed = 0

@@ -79,6 +79,9 @@ TURSO_AUTH_TOKEN = env_str("TURSO_AUTH_TOKEN", "")
 TURSO_SYNC_INTERVAL = env_float("TURSO_SYNC_INTERVAL", 60.0, minimum=1.0)
 # Quarantined copies of a replica (var/quarantine/) are kept this long once merged back.
 THOUGHTSPACE_QUARANTINE_DAYS = env_float("THOUGHTSPACE_QUARANTINE_DAYS", 30.0, minimum=1.0)
+# Tombstones of deleted rows (syncops.tombstones) are kept this long: longer than any replica
+# stays away, so that its merge after a recovery cannot bring a deleted row back.
+THOUGHTSPACE_TOMBSTONE_DAYS = env_float("THOUGHTSPACE_TOMBSTONE_DAYS", 90.0, minimum=1.0)
 if DB_MODE != "local" and not TURSO_DATABASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(
         f"TURSO_DATABASE_URL={TURSO_DATABASE_URL!r} is not an http(s) URL, but "

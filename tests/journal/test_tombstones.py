@@ -76,3 +76,13 @@ def test_a_merge_onto_the_same_copy_leaves_its_rows_alone(tmp_path: Path) -> Non
     rebuilt = libsql.connect(str(tmp_path / "new.db"), isolation_level=None)
     merge(rebuilt, tmp_path / "old.db", prefer="remote")
     assert rebuilt.execute("SELECT id FROM t").fetchall() == [("restored",)]
+
+
+def test_old_tombstones_are_pruned_and_recent_ones_kept(db: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO syncops_tombstone VALUES ('t', 'old', '2020-01-01T00:00:00.000Z'), "
+            "('t', 'recent', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+        )
+    assert tombstones.prune(90) == 1
+    assert rows("SELECT row FROM syncops_tombstone") == [("recent",)]
