@@ -89,17 +89,6 @@ def test_prune_deletes_merged_copies_past_their_retention_only(quarantine, setti
     assert not expired.exists() and unmerged.exists() and recent.exists()
 
 
-def test_prune_keeps_the_copy_a_failed_recovery_left_in_this_process(quarantine, settings):
-    settings.THOUGHTSPACE_QUARANTINE_DAYS = 1
-    replica = replica_for(connection.settings_dict)
-    replica.unmerged_copy = quarantined(quarantine, days_old=10)
-    try:
-        call_command("storage", "--prune", stdout=StringIO())
-        assert replica.unmerged_copy.exists()
-    finally:
-        replica.unmerged_copy = None
-
-
 def test_status_api_and_sync_status_include_the_storage_report(owner, api_as, quarantine):
     quarantined(quarantine, days_old=2)
     body = api_as(owner).get("/api/sync/status").json()
