@@ -29,6 +29,7 @@ from django.db.models import Count
 from ulid import ULID
 
 from syncops import policies
+from syncops.localdb import prepare_local_database
 from syncops.models import JournalCursor, JournalEntry
 from syncops.router import LOCAL_DB
 
@@ -48,8 +49,6 @@ def _prepare() -> None:
     global _ready
     with _ready_lock:
         if not _ready:
-            from syncops.runtime import prepare_local_database
-
             prepare_local_database()
             _ready = True
 

@@ -15,107 +15,24 @@ sides hold that the remote never received are replayed by the domain from the wr
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from syncops import epoch, tombstones
 from syncops import remote as remote_sql
+from syncops.quarantine import UNMERGED, marker, quarantine, read_old_copy, unmerged_folders
+from syncops.replica import SyncError
 from syncops.state import utc_now
 
 logger = logging.getLogger("syncops")
 
-# Files a replica keeps beside its database: SQLite's WAL and shared memory, libSQL's -info,
-# the Turso sync engine's -changes, -info and -wal-revert, and the epoch last seen remotely.
-REPLICA_SUFFIXES = (
-    "",
-    "-wal",
-    "-shm",
-    "-info",
-    "-changes",
-    "-wal-revert",
-    "-client_wal_index",
-    "-epoch",
-)
 PREFERENCES = ("remote", "local")
-UNMERGED = "UNMERGED"  # marks a quarantine folder whose copy is still to be merged back
 INTERNAL_PREFIXES = ("sqlite_", "turso_", "__turso", "libsql_", "_litestream")
 _MAX_PARAMETERS = 500  # per INSERT statement
-
-
-def replica_files(database_path: str) -> list[Path]:
-    base = Path(database_path)
-    return [
-        Path(f"{base}{suffix}") for suffix in REPLICA_SUFFIXES if Path(f"{base}{suffix}").exists()
-    ]
-
-
-def quarantine_dir(database_path: str) -> Path:
-    """A new folder beside the database (``var/quarantine/<time>/`` by default)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return Path(database_path).parent / "quarantine" / stamp
-
-
-def quarantine(database_path: str, *, reason: str, prefer: str | None = None) -> Path:
-    """Move every local file of the replica into a new timestamped folder; return it.
-
-    With ``prefer`` (a recovery), the folder is marked ``UNMERGED`` before anything moves and
-    stays so until its rows are merged into the rebuilt replica: a recovery interrupted in
-    between (the remote died, the process was killed) is finished by the next one, in this
-    process or after a restart. Other code (quarantine retention) keeps such a folder. The
-    journal takes every change the moved copy's change log holds (syncops.journal): the new
-    file starts a change log of its own."""
-    target = quarantine_dir(database_path)
-    target.mkdir(parents=True, exist_ok=False)
-    (target / "REASON.txt").write_text(f"{reason}\nfrom {database_path}\n")
-    if prefer is not None:
-        (target / UNMERGED).write_text(
-            f"prefer={prefer}\ndatabase={Path(database_path).name}\n"
-            "The rows of this copy are not merged into the replica yet: the next recovery (the "
-            "server's start, `manage.py sync` or `manage.py resync`) merges them.\n"
-        )
-    for path in replica_files(database_path):
-        shutil.move(str(path), target / path.name)
-    _journal_old_copy(target / Path(database_path).name, database_path)
-    return target
-
-
-def _journal_old_copy(old_path: Path, database_path: str) -> None:
-    from syncops import journal
-
-    old = read_old_copy(old_path)
-    try:
-        if old is not None:
-            journal.capture(old, path=database_path)
-    except Exception:
-        logger.exception("Could not journal the changes of %s", old_path)
-    finally:
-        if old is not None:
-            old.close()
-        journal.restart(database_path)
-
-
-def _marker(folder: Path) -> dict[str, str]:
-    lines = (folder / UNMERGED).read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line)
-
-
-def unmerged_folders(database_path: str) -> list[Path]:
-    """Quarantine folders of this database whose copy was never merged back, oldest first."""
-    root = Path(database_path).parent / "quarantine"
-    if not root.is_dir():
-        return []
-    name = Path(database_path).name
-    return sorted(
-        folder
-        for folder in root.iterdir()
-        if (folder / UNMERGED).is_file() and _marker(folder).get("database", name) == name
-    )
 
 
 @dataclass
@@ -160,7 +77,6 @@ def recover(replica: Any, *, reason: str, prefer: str | None = None) -> Recovery
     When earlier recoveries were interrupted (their folders still say ``UNMERGED``), their
     copies are merged into the current file instead, each with the preference it was started
     with unless ``prefer`` is given; nothing is moved again."""
-    from syncops.replica import SyncError
     from syncops.signals import recovered
 
     if prefer is not None and prefer not in PREFERENCES:
@@ -205,9 +121,8 @@ def recover(replica: Any, *, reason: str, prefer: str | None = None) -> Recovery
 
 def _merge_folder(replica: Any, folder: Path, prefer: str | None, report: RecoveryReport) -> None:
     """Merge one quarantined copy into the current file, then drop its ``UNMERGED`` mark."""
-    from syncops.replica import SyncError
 
-    prefer = prefer or _marker(folder).get("prefer", "remote")
+    prefer = prefer or marker(folder).get("prefer", "remote")
     try:
         connection = replica.synced_connection()  # holds what the remote holds now
         reseeded, restored = merge(connection, folder / Path(replica.path).name, prefer=prefer)
@@ -233,19 +148,6 @@ def user_tables(connection: Any) -> list[str]:
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
     ).fetchall()
     return [row[0] for row in rows if not row[0].startswith(INTERNAL_PREFIXES)]
-
-
-def read_old_copy(path: Path) -> sqlite3.Connection | None:
-    """The quarantined database, read-only; None when it is missing or unreadable."""
-    if not path.exists():
-        return None
-    try:
-        old = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        old.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
-        return old
-    except sqlite3.DatabaseError as exc:
-        logger.warning("The old copy %s cannot be read (%s); nothing to put back.", path, exc)
-        return None
 
 
 def merge(connection: Any, old_path: Path, *, prefer: str) -> tuple[bool, dict[str, int]]:

@@ -17,7 +17,9 @@ from django.conf import settings
 
 from syncops import owner
 from syncops.control import ControlServer
-from syncops.recovery import recover, unmerged_folders
+from syncops.localdb import prepare_local_database
+from syncops.quarantine import unmerged_folders
+from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError, all_replicas, replica_for
 from syncops.scheduler import SyncScheduler
 
@@ -52,20 +54,6 @@ def record_event(kind: str, ok: bool, duration_ms: float | None, message: str) -
     finally:
         if threading.current_thread() is not threading.main_thread():
             close_old_connections()
-
-
-def prepare_local_database() -> None:
-    """Create the syncops bookkeeping tables (a local file of this instance) if missing."""
-    from django.db import connections
-    from django.db.migrations.executor import MigrationExecutor
-
-    from syncops.router import LOCAL_DB
-
-    Path(str(connections[LOCAL_DB].settings_dict["NAME"])).parent.mkdir(parents=True, exist_ok=True)
-    executor = MigrationExecutor(connections[LOCAL_DB])
-    targets = executor.loader.graph.leaf_nodes("syncops")
-    if executor.migration_plan(targets):
-        executor.migrate(targets)
 
 
 @contextmanager

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from syncops.recovery import recover, unmerged_folders
+from syncops.quarantine import unmerged_folders
+from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError
 
 logger = logging.getLogger("syncops")

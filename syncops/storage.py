@@ -23,12 +23,11 @@ from django.conf import settings
 from django.db import connections
 from django.db.models import Count
 
-from syncops.recovery import REPLICA_SUFFIXES
+from syncops.quarantine import REPLICA_SUFFIXES, UNMERGED, quarantine_root
 from syncops.router import LOCAL_DB
 
 logger = logging.getLogger("syncops")
 
-UNMERGED_MARKER = "UNMERGED"  # a quarantined copy whose rows were not (all) put back yet
 TOP_SPACES = 10
 GROUPED_COUNTS_TTL = 60.0  # seconds a "rows per space" count is reused (one GROUP BY each)
 # Tables whose rows are counted per group in the report: label -> (table, column). The
@@ -64,10 +63,6 @@ class QuarantinedCopy:
         }
 
 
-def quarantine_root(database_path: str) -> Path:
-    return Path(database_path).parent / "quarantine"
-
-
 def quarantined_copies(database_path: str) -> list[QuarantinedCopy]:
     """The quarantine folders beside ``database_path``, oldest first. A folder is unmerged
     while it holds an ``UNMERGED`` marker (syncops.recovery)."""
@@ -81,14 +76,14 @@ def quarantined_copies(database_path: str) -> list[QuarantinedCopy]:
                 path=folder,
                 created_at=_created_at(folder),
                 bytes=_tree_bytes(folder),
-                merged=not (folder / UNMERGED_MARKER).exists(),
+                merged=not (folder / UNMERGED).exists(),
             )
         )
     return copies
 
 
 def _created_at(folder: Path) -> datetime:
-    """From the folder's name (``recovery.quarantine_dir``), else its modification time."""
+    """From the folder's name (``quarantine.quarantine_dir``), else its modification time."""
     try:
         return datetime.strptime(folder.name, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
     except ValueError:

@@ -18,7 +18,7 @@ from spaces import services
 from spaces.models import HistoryEntry
 from syncops import runtime, storage
 from syncops.replica import replica_for
-from syncops.storage import quarantine_root
+from syncops.quarantine import quarantine_root
 
 pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
 

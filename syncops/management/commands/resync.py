@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from syncops import epoch, owner, recovery, remote, snapshot
+from syncops import epoch, owner, quarantine, recovery, remote, snapshot
 from syncops.replica import Replica, replica_for
 
 PREFER_HELP = (
@@ -66,11 +66,11 @@ class Command(BaseCommand):
         step("Comparing the local replica with the remote")
         local = snapshot.read_counts(Path(replica.path))
         self.stdout.write(f"  local: {local.describe()}")
-        unmerged = recovery.unmerged_folders(replica.path)
+        unmerged = quarantine.unmerged_folders(replica.path)
         copies = [snapshot.read_counts(folder / Path(replica.path).name) for folder in unmerged]
         for copy in copies:
             self.stdout.write(
-                f"  an interrupted recovery left {copy.path.parent} ({recovery.UNMERGED}): "
+                f"  an interrupted recovery left {copy.path.parent} ({quarantine.UNMERGED}): "
                 f"{copy.describe()}"
             )
         try:
@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 "changed. Bring it back (or fix TURSO_DATABASE_URL) and run resync again."
             ) from exc
         self._compare(local.counts, theirs)
-        files = recovery.replica_files(replica.path)
+        files = quarantine.replica_files(replica.path)
         self.stdout.write("  local files: " + (", ".join(p.name for p in files) or "none"))
         self.stdout.write("Plan: " + self._plan(replica, unmerged, theirs, prefer) + ".")
         if dry_run:
