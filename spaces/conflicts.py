@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
@@ -88,8 +89,11 @@ def conflict_restore(*, conflict: Conflict, actor: Any) -> Any:
                 space=space, actor=actor, changes={k: lost[k] for k in ("title", "description")}
             )
         elif conflict.action == Action.SPACE_SHARED:
+            person = get_user_model().objects.filter(pk=lost.get("user_id", 0)).first()
+            if person is None:
+                raise ConflictError("The account this access was for no longer exists.")
             result = services.space_share(
-                space=space, actor=actor, username=lost.get("user", ""), role=lost.get("role")
+                space=space, actor=actor, username=person.get_username(), role=lost.get("role")
             )
         elif conflict.action == Action.LINK_CREATED:
             _bring_back(space, [lost.get("source", ""), lost.get("target", "")], actor)

@@ -527,6 +527,12 @@ def _node_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outc
                     detail=_edited_deleted(before["key"], entry.actor_name),
                 )
         return True
+    created = [
+        e for e in _entries(space, before["key"], before["id"]) if e.action == Action.NODE_CREATED
+    ]
+    if len(created) > 1:
+        outcome.confirmed += 1  # created again under its id (a restore) after the delete
+        return True
     if thought.version == before["version"]:
         services.thought_delete(thought=thought, actor=_actor(payload))  # never arrived
         outcome.replayed += 1
@@ -652,37 +658,44 @@ def _space_conflict(
 
 
 def _space_shared(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
-    """Access: of concurrent changes to one person's role (same role seen before), the safest
-    stays (no access < viewer < editor) on every replica; each higher one is a conflict the
-    owner sees and can restore."""
+    """Access: shares of one person made on two replicas from the same share (``seen``: what
+    each author had seen) are concurrent; the safest role among them stays (no access < viewer
+    < editor) on every replica, and each higher one is a conflict the owner can restore. The
+    person is named by user id: a username can belong to another account on another replica."""
     before, after = payload.get("before") or {}, payload["after"] or {}
-    username = str(after.get("user", ""))
-    if "role" not in before:
-        outcome.confirmed += 1  # written before roles were recorded with what they replaced
+    if "seen" not in before or "user_id" not in after:
+        outcome.confirmed += 1  # written before shares recorded what they followed
         return True
-    base = before["role"]
+    user_id = after["user_id"]
     shares = [
         entry
-        for entry in HistoryEntry.objects.filter(space=space, action=Action.SPACE_SHARED)
-        if (entry.after or {}).get("user") == username
+        for entry in HistoryEntry.objects.filter(
+            space=space, action=Action.SPACE_SHARED, after__user_id=user_id
+        )
+        if entry.pk != key
     ]
-    group = [e for e in shares if (e.before or {}).get("role", "?") == base]
-    roles = {(e.after or {}).get("role") for e in group} | {after.get("role")}
-    newest = max([key, *(e.pk for e in group)])
-    if any((e.before or {}).get("role", "?") in roles for e in shares if e.pk > newest):
-        outcome.confirmed += 1  # someone changed it again after seeing one of these
+    if any((entry.before or {}).get("seen") == key for entry in shares):
+        outcome.confirmed += 1  # someone changed it again after seeing this one
         return True
-    safest = min(roles, key=lambda role: ROLE_RANK.get(role, 0))
-    member = space.memberships.filter(user__username=username).first()
-    if (member.role if member else None) != safest:
-        services.space_share(space=space, actor=_actor(payload), username=username, role=safest)
+    candidates = [(key, payload, after)] + [
+        (entry.pk, _payload_of(entry), entry.after or {})
+        for entry in shares
+        if (entry.before or {}).get("seen", "?") == before["seen"]
+    ]
+    safest = min((c[2].get("role") for c in candidates), key=lambda r: ROLE_RANK.get(r, 0))
+    person = get_user_model().objects.filter(pk=user_id).first()
+    member = space.memberships.filter(user_id=user_id).first()
+    if person is not None and (member.role if member else None) != safest:
+        services.space_share(
+            space=space, actor=_actor(payload), username=person.get_username(), role=safest
+        )
         outcome.replayed += 1
     else:
         outcome.confirmed += 1
-    lost = [(e.pk, _payload_of(e), e.after) for e in group if (e.after or {}).get("role") != safest]
-    if after.get("role") != safest and all(pk != key for pk, _, _ in lost):
-        lost.append((key, payload, after))
-    for pk, lost_payload, lost_after in lost:
+    name = person.get_username() if person is not None else after.get("user")
+    for pk, lost_payload, lost_after in candidates:
+        if lost_after.get("role") == safest:
+            continue
         _conflict(
             pk,
             {**lost_payload, "action": Action.SPACE_SHARED},
@@ -690,10 +703,10 @@ def _space_shared(key: str, payload: dict[str, Any], space: Space, outcome: Outc
             outcome,
             kind=Kind.CONCURRENT_EDIT,
             lost=lost_after,
-            kept={"user": username, "role": safest},
+            kept={"user": name, "user_id": user_id, "role": safest},
             detail=(
-                f"{username}'s access was changed on two replicas at once; the safer "
-                f"{safest or 'no access'} was kept over {(lost_after or {}).get('role')} by "
+                f"{name}'s access was changed on two replicas at once; the safer "
+                f"{safest or 'no access'} was kept over {lost_after.get('role')} by "
                 f"{lost_payload.get('actor_name')}; restore grants that."
             ),
         )

@@ -202,6 +202,16 @@ def space_share(*, space: Space, actor: Any, username: str, role: str | None) ->
     with transaction.atomic():
         membership = None
         previous = space.memberships.filter(user=user).values_list("role", flat=True).first()
+        # The share this one follows (what its author saw): concurrent shares of one person
+        # follow the same one (spaces.reconcile).
+        seen = (
+            HistoryEntry.objects.filter(
+                space=space, action=Action.SPACE_SHARED, after__user_id=user.pk
+            )
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
         if role is None:
             space.memberships.filter(user=user).delete()
         else:
@@ -212,8 +222,8 @@ def space_share(*, space: Space, actor: Any, username: str, role: str | None) ->
             space=space,
             action=Action.SPACE_SHARED,
             actor=actor,
-            before={"user": username, "role": previous},
-            after={"user": username, "role": role},
+            before={"user": username, "user_id": user.pk, "role": previous, "seen": seen},
+            after={"user": username, "user_id": user.pk, "role": role},
         )
     return membership
 

@@ -23,7 +23,8 @@ class SyncopsConfig(AppConfig):
         for table in DJANGO_TABLES:
             policies.register(table, reconcile.replay_row, default=True)
         policies.register("syncops_epoch", reconcile.derived, journal=False)
-        policies.register("syncops_tombstone", reconcile.replay_row)
+        # Written by triggers, again when a delete is replayed: nothing to journal.
+        policies.register("syncops_tombstone", reconcile.derived, journal=False)
 
 
 # The tables of django.contrib apps and of migrate: rows replayed like any other.

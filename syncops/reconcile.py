@@ -31,6 +31,7 @@ from django.db import (
     transaction,
 )
 
+from syncops import tombstones
 from syncops.policies import Change, orphan_handler, policy_for
 
 logger = logging.getLogger("syncops")
@@ -56,7 +57,7 @@ def _primary_key(table: str) -> str:
     with connections["default"].cursor() as cursor:
         cursor.execute(f'PRAGMA table_info("{table}")')
         keys = [row[1] for row in cursor.fetchall() if row[5]]
-    return keys[0] if keys else "rowid"
+    return keys[0] if len(keys) == 1 else "rowid"
 
 
 def current_row(table: str, row: Any) -> dict[str, Any] | None:
@@ -116,7 +117,12 @@ def replay_row(change: Change, txn: Sequence[Change]) -> bool:
     """The row change is there, or it is written again (see the module doc)."""
     now = current_row(change.table, change.row)
     if change.op == "insert":
-        if now is None and change.after is not None and not _deleted_later(change, txn):
+        if (
+            now is None
+            and change.after is not None
+            and not _deleted_later(change, txn)
+            and not tombstones.was_deleted(change.table, change.row)  # deleted elsewhere
+        ):
             try:
                 insert_row(change.table, change.after)
             except IntegrityError as exc:
@@ -169,8 +175,13 @@ def reconcile(*, changed: bool = True) -> Outcome:
 
     outcome = Outcome()
     with _lock:
-        entries = journal.pushed()
-        changes = [Change.of(entry) for entry in entries]
+        changes = []
+        for entry in journal.pushed():
+            try:
+                changes.append(Change.of(entry))
+            except KeyError as exc:
+                logger.error("Journal entry %s cannot be read (%s): kept", entry.key, exc)
+                outcome.failed.append(f"{entry.key}: unreadable")
         by_txn: dict[str, list[Change]] = defaultdict(list)
         for change in changes:
             by_txn[change.txn].append(change)

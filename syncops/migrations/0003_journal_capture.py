@@ -1,17 +1,34 @@
 from django.db import migrations, models
 
 
-def drop_pending(apps, schema_editor):
+def convert(apps, schema_editor):
+    JournalEntry = apps.get_model("syncops", "JournalEntry")
     # Entries of the former capture that never committed (it promoted committed ones within
     # milliseconds and before every sync): the writes they named were rolled back.
-    apps.get_model("syncops", "JournalEntry").objects.filter(state="pending").delete()
+    JournalEntry.objects.filter(state="pending").delete()
+    # The others named a history row with its columns: the same change as the new capture
+    # records it (an insert of that row), so the history policy decides them as before.
+    for entry in JournalEntry.objects.all():
+        payload = entry.payload
+        if "op" in payload:
+            continue
+        columns = {name: value for name, value in payload.items() if name != "table"}
+        entry.payload = {
+            "table": payload.get("table", "spaces_historyentry"),
+            "op": "insert",
+            "row": entry.key,
+            "txn": f"former:{entry.key}",
+            "before": None,
+            "after": {"id": entry.key, **columns},
+        }
+        entry.save(update_fields=["payload"])
 
 
 class Migration(migrations.Migration):
     dependencies = [("syncops", "0002_journal")]
 
     operations = [
-        migrations.RunPython(drop_pending, migrations.RunPython.noop),
+        migrations.RunPython(convert, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="journalentry",
             name="state",

@@ -5,6 +5,7 @@ here directly; tests/sync/test_conflicts.py makes them happen between real repli
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from spaces import reconcile, services
 from spaces.models import Conflict, HistoryEntry, Thought
@@ -186,3 +187,40 @@ def test_a_change_that_changed_nothing_is_no_conflict(space, owner):
     journal(latest())
     _update_elsewhere(space, thought, base=v1, title="v1", actor="edgar")  # same title
     assert reconcile.reconcile().conflicts == []
+
+
+def test_entries_of_the_former_journal_are_decided_after_an_upgrade(space, owner):
+    """Entries the former capture made (a history row's columns) are converted by the
+    migration and decided like any other; an unreadable entry does not stop the others."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("syncops.migrations.0003_journal_capture")
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="Mine")
+    entry = latest()
+    JournalEntry.objects.create(
+        key=entry.pk,
+        state=JournalEntry.State.PUSHED,
+        payload={
+            "table": HistoryEntry._meta.db_table,
+            "space_id": space.pk,
+            "action": entry.action,
+            "thought_key": entry.thought_key,
+            "before": None,
+            "after": entry.after,
+            "base_version": None,
+            "actor_id": owner.pk,
+            "actor_name": "olivia",
+            "created_at": entry.created_at.isoformat(),
+        },
+    )
+    JournalEntry.objects.create(key="broken", state=JournalEntry.State.PUSHED, payload={})
+    migration.convert(apps, None)
+    Thought.objects.filter(pk=thought.pk).delete()
+    HistoryEntry.objects.filter(space=space).exclude(pk=entry.pk).delete()
+    with connection.cursor() as cursor:  # lost by the engine: no tombstone
+        cursor.execute("DELETE FROM syncops_tombstone")
+    assert reconcile.reconcile().replayed == 1
+    assert Thought.objects.get(pk=thought.pk).title == "Mine"
+    assert list(JournalEntry.objects.values_list("key", flat=True)) == ["broken"]

@@ -48,13 +48,29 @@ def latest() -> HistoryEntry:
 TOKENS = ApiToken._meta.db_table
 
 
+def _lost(model: Any, pk: Any) -> None:
+    """The row is gone as the engine loses one: without a delete, so without a tombstone."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{model._meta.db_table}" WHERE id = %s', [pk])
+        cursor.execute("DELETE FROM syncops_tombstone WHERE row = %s", [str(pk)])
+
+
 def test_an_insert_the_remote_lost_is_written_again(owner: User) -> None:
     token, _ = services.token_create(user=owner, name="ci")
     image = current_row(TOKENS, token.pk)
     journal(TOKENS, "insert", token.pk, after=image)
-    ApiToken.objects.filter(pk=token.pk).delete()
+    _lost(ApiToken, token.pk)
     reconcile.reconcile()
     assert current_row(TOKENS, token.pk) == image
+    assert not JournalEntry.objects.exists()
+
+
+def test_an_insert_of_a_row_deleted_elsewhere_is_not_brought_back(owner: User) -> None:
+    token, _ = services.token_create(user=owner, name="ci")
+    journal(TOKENS, "insert", token.pk, after=current_row(TOKENS, token.pk))
+    ApiToken.objects.filter(pk=token.pk).delete()  # elsewhere: it leaves a tombstone
+    reconcile.reconcile()
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
     assert not JournalEntry.objects.exists()
 
 
@@ -220,6 +236,17 @@ def test_a_space_edit_the_remote_never_got_is_replayed(space: Space, owner: User
     assert Space.objects.get(pk=space.pk).title == "Mine"
 
 
+def _share_elsewhere(space: Space, user: User, *, seen: Any, before: Any, role: Any) -> Any:
+    """A share another replica made, having seen the share ``seen``."""
+    return HistoryEntry.objects.create(
+        space=space,
+        action="space.shared",
+        before={"user": user.username, "user_id": user.pk, "role": before, "seen": seen},
+        after={"user": user.username, "user_id": user.pk, "role": role},
+        actor_name="edgar",
+    )
+
+
 @pytest.mark.parametrize("pushed_last", ["editor", "viewer"])
 def test_concurrent_grants_end_with_the_safer_role_and_a_conflict(
     space: Space, owner: User, stranger: User, pushed_last: str
@@ -227,37 +254,50 @@ def test_concurrent_grants_end_with_the_safer_role_and_a_conflict(
     services.space_share(space=space, actor=owner, username="sam", role="editor")
     ours = latest()
     journal_history(ours)
-    theirs = HistoryEntry.objects.create(  # granted viewer elsewhere, from no access
-        space=space,
-        action="space.shared",
-        before={"user": "sam", "role": None},
-        after={"user": "sam", "role": "viewer"},
-        actor_name="edgar",
-    )
+    theirs = _share_elsewhere(space, stranger, seen=None, before=None, role="viewer")
     Membership.objects.filter(space=space, user=stranger).update(role=pushed_last)
     reconcile.reconcile()
     assert Membership.objects.get(space=space, user=stranger).role == "viewer"
     conflict = Conflict.objects.get()
     assert conflict.id == ours.pk and conflict.lost["role"] == "editor"
     assert theirs.pk != conflict.id
+    conflicts.conflict_restore(conflict=conflict, actor=owner)
+    assert Membership.objects.get(space=space, user=stranger).role == "editor"
 
 
 def test_a_revocation_wins_over_a_concurrent_role_change(space: Space, owner: User, editor: User):
+    granted = HistoryEntry.objects.filter(action="space.shared", after__user_id=editor.pk).get()
     services.space_share(space=space, actor=owner, username="edgar", role=None)
     ours = latest()
+    assert ours.before["seen"] == granted.pk
     journal_history(ours)
-    theirs = HistoryEntry.objects.create(  # elsewhere, edgar was made a viewer meanwhile
-        space=space,
-        action="space.shared",
-        before={"user": "edgar", "role": "editor"},
-        after={"user": "edgar", "role": "viewer"},
-        actor_name="olivia",
-    )
+    theirs = _share_elsewhere(space, editor, seen=granted.pk, before="editor", role="viewer")
     Membership.objects.create(space=space, user=editor, role="viewer")  # theirs arrived last
     reconcile.reconcile()
     assert not Membership.objects.filter(space=space, user=editor).exists()
     conflict = Conflict.objects.get()
     assert conflict.id == theirs.pk and conflict.lost["role"] == "viewer"
+
+
+def test_old_shares_of_the_same_person_are_not_concurrent(space: Space, owner: User, stranger):
+    """viewer, revoked, then editor: the editor grant followed the revoke; nothing competes."""
+    for role in ("viewer", None, "editor"):
+        services.space_share(space=space, actor=owner, username="sam", role=role)
+    journal_history(latest())
+    assert reconcile.reconcile().conflicts == []
+    assert Membership.objects.get(space=space, user=stranger).role == "editor"
+
+
+def test_a_share_follows_the_account_not_the_name(space: Space, owner: User, stranger: User):
+    """Replayed for the account it named, even where another account has the name now."""
+    services.space_share(space=space, actor=owner, username="sam", role="viewer")
+    journal_history(latest())
+    Membership.objects.filter(space=space, user=stranger).delete()
+    User.objects.filter(pk=stranger.pk).update(username="sam-renamed")
+    impostor = User.objects.create_user("sam")
+    reconcile.reconcile()
+    assert Membership.objects.get(space=space, user=stranger).role == "viewer"
+    assert not Membership.objects.filter(space=space, user=impostor).exists()
 
 
 def test_a_replay_the_data_no_longer_allows_is_a_conflict_not_a_loss(space: Space, owner: User):

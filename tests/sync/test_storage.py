@@ -17,8 +17,8 @@ from django.db import connection
 from spaces import services
 from spaces.models import HistoryEntry
 from syncops import runtime, storage
-from syncops.replica import replica_for
 from syncops.quarantine import quarantine_root
+from syncops.replica import replica_for
 
 pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
 
