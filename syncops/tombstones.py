@@ -106,6 +106,11 @@ def prune(days: float) -> int:
 
 def enforce(connection: Any, tables: Iterable[tuple[str, str]]) -> int:
     """Delete every row a tombstone names (after a merge from another copy); returns how many."""
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
+    ).fetchall()
+    if not found:
+        return 0  # a copy that never recorded a delete
     removed = 0
     for table, key in tables:
         cursor = connection.execute(

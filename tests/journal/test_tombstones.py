@@ -86,3 +86,15 @@ def test_old_tombstones_are_pruned_and_recent_ones_kept(db: Any) -> None:
         )
     assert tombstones.prune(90) == 1
     assert rows("SELECT row FROM syncops_tombstone") == [("recent",)]
+
+
+def test_a_merge_from_a_copy_without_tombstones_works(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.execute("CREATE TABLE t (id TEXT PRIMARY KEY)")
+    db.execute("INSERT INTO t VALUES ('kept')")
+    db.commit()
+    db.close()
+    rebuilt = libsql.connect(str(tmp_path / "new.db"), isolation_level=None)
+    reseeded, restored = merge(rebuilt, tmp_path / "old.db", prefer="remote")
+    assert reseeded and restored == {"t": 1}
+    assert rebuilt.execute("SELECT id FROM t").fetchall() == [("kept",)]

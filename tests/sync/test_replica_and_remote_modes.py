@@ -92,7 +92,7 @@ def test_writes_syncs_and_reads_of_one_replica_file_keep_it_intact(
     reader = replica.connect()
     with replica.write_lock:
         replica.writer_for(reader).execute("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)")
-    replica.committed_write()
+    replica.committed_write(reader)
     errors: list[str] = []
     reads = [0]
     stop = time.monotonic() + 3
