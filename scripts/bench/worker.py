@@ -156,9 +156,9 @@ def delete_cost(args: argparse.Namespace) -> dict[str, Any]:
         commits = {"count": 0}
         original = replica.committed_write
 
-        def counted() -> None:
+        def counted(connection: Any) -> None:
             commits["count"] += 1
-            original()
+            original(connection)
 
         replica.committed_write = counted  # type: ignore[method-assign]
         user = demo_user()

@@ -17,7 +17,7 @@ from typing import Any
 def main() -> None:
     from django.contrib.auth import authenticate
     from django.contrib.auth.models import User
-    from django.db import close_old_connections, connections
+    from django.db import IntegrityError, close_old_connections, connections
 
     from spaces import services
     from spaces.errors import ServiceError
@@ -101,9 +101,12 @@ def main() -> None:
         if op == "create_user":
             if User.objects.filter(username=command["username"]).exists():
                 return {"ok": False, "error": "username taken here"}
-            User.objects.create_user(
-                command["username"], email=command["email"], password=command["password"]
-            )
+            try:
+                User.objects.create_user(
+                    command["username"], email=command["email"], password=command["password"]
+                )
+            except IntegrityError:  # a pull brought the same name in since the check
+                return {"ok": False, "error": "username taken here"}
             return {"ok": True}
         if op == "create_space":
             return {"ok": True, "id": services.space_create(owner=user, title="property").pk}
