@@ -56,10 +56,21 @@ def tracked_tables() -> list[tuple[str, str]]:
     return sorted(tables.items())
 
 
-def ensure(execute: Any, existing: set[str] | None = None) -> None:
+def ensure(
+    execute: Any, existing: set[str] | None = None, triggers: set[str] | None = None
+) -> None:
     """Create the tombstone table and triggers with ``execute(sql)``; only for tables in
-    ``existing`` when given (a file whose schema is not complete yet)."""
+    ``existing`` when given (a file whose schema is not complete yet), and only the triggers
+    not among ``triggers`` when given (the names the file has)."""
     tables = [(t, key) for t, key in tracked_tables() if existing is None or t in existing]
+    if triggers is not None:
+        tables = [
+            (t, key)
+            for t, key in tables
+            if not {f"{TABLE}_{t}_del", f"{TABLE}_{t}_ins"} <= triggers
+        ]
+        if not tables:
+            return  # all in place
     if not tables:
         return  # an empty file (before migrate, or a remote that was reset): nothing to track
     for sql in statements(tables):

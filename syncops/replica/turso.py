@@ -334,14 +334,13 @@ def _ensure_tombstones(connection: Any) -> None:
 
     if not apps.ready:
         return
-    existing = {
-        row[0]
-        for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-        ).fetchall()
-    }
+    schema = connection.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+    ).fetchall()
+    existing = {name for kind, name in schema if kind == "table"}
+    triggers = {name for kind, name in schema if kind == "trigger"}
     if existing:
-        tombstones.ensure(connection.execute, existing)
+        tombstones.ensure(connection.execute, existing, triggers)
 
 
 def _bound_turso_network_calls(lib_sync: types.ModuleType) -> None:
