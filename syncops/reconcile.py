@@ -221,13 +221,19 @@ def repair_references() -> int:
     one referred to it): offered to the app's ``on_orphan`` handler, then treated as the
     field's ``on_delete`` says (CASCADE deletes, SET_NULL clears). Returns how many."""
     repaired = 0
+    with connections["default"].cursor() as cursor:
+        existing = set(connections["default"].introspection.table_names(cursor))
     for model in apps.get_models(include_auto_created=True):
         if model._meta.app_label == "syncops" or not model._meta.managed:
             continue
+        if model._meta.db_table not in existing:
+            continue  # not migrated yet (a pull during migrate)
         for fk in model._meta.concrete_fields:
             if not isinstance(fk, models.ForeignKey) or fk.remote_field.model is None:
                 continue
             target = fk.remote_field.model
+            if target._meta.db_table not in existing:
+                continue
             orphans = (
                 model._base_manager.using("default")
                 .filter(**{f"{fk.attname}__isnull": False})

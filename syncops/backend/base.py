@@ -240,8 +240,6 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             ):
                 with self.wrap_database_errors, Database.translated_errors():
                     self.connection.commit()
-                if self.wrote:  # still under the write lock: no recovery moves the file first
-                    self.replica.journal_commit(self.connection)
         finally:
             self.release_write_lock()
         self.committed_write()
@@ -394,7 +392,6 @@ class CursorWrapper:
             try:
                 cursor = self._execute(sql, args)  # reads any RETURNING rows before COMMIT
                 connection.commit()
-                self.wrapper.replica.journal_commit(connection)
             except BaseException:
                 if connection.in_transaction:
                     connection.rollback()

@@ -199,10 +199,6 @@ class Replica:
         recovery merges into, and reads back after merging."""
         return self.raw_connection()
 
-    def journal_commit(self, connection: Any) -> None:
-        """Called by the backend right after a transaction that changed rows committed on
-        ``connection``, still holding the write lock."""
-
     def committed_write(self, connection: Any) -> None:
         """Called by the backend after a transaction that changed rows has committed on
         ``connection`` (the driver connection, still usable)."""

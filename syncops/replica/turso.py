@@ -300,16 +300,6 @@ class TursoReplica(Replica):
         )
         return False
 
-    def journal_commit(self, connection: Any) -> None:
-        from syncops import journal
-
-        # Journaled at once, outside the file: a file that breaks before the next sync must
-        # not take the write with it. The worker's captures find it there otherwise.
-        try:
-            journal.capture(connection, path=self.path)
-        except Exception:
-            logger.exception("Could not journal a write now; the next sync will")
-
     def committed_write(self, connection: Any) -> None:
         self.state.update(pending_changes=self.state.pending_changes + 1)
         if self.scheduler is not None:

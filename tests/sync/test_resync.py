@@ -240,6 +240,11 @@ with background_sync_paused():  # the process is killed before its worker synced
 """
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="journaled by the worker's capture before its next push (within about 0.2 s), not "
+    "at commit: capturing at commit cost 3-20 ms per write (docs/RELIABILITY.md, Limits)",
+)
 def test_a_write_committed_just_before_the_file_broke_is_replayed(tmp_path: Path):
     with start_turso_sync_server(tmp_path / "remote" / "remote.db") as server:
         a = sync_env(tmp_path, "a", "offline", server.url)
