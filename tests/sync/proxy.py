@@ -37,13 +37,19 @@ class Proxy:
                 continue
             with self._lock:
                 self._open += [client, upstream]
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+            for source, target, outgoing in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(
+                    target=self._pump, args=(source, target, outgoing), daemon=True
+                ).start()
 
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+    def forwarded(self, data: bytes, outgoing: bool) -> None:
+        """Called with each chunk passed on (``outgoing``: towards the remote)."""
+
+    def _pump(self, source: socket.socket, target: socket.socket, outgoing: bool) -> None:
         try:
             while data := source.recv(65536):
                 target.sendall(data)
+                self.forwarded(data, outgoing)
         except OSError:
             pass
         finally:

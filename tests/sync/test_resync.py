@@ -5,9 +5,7 @@ restart."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -19,61 +17,27 @@ from syncops import remote
 from syncops.devservers import Server, start_sqld, start_turso_sync_server
 from tests.live.servers import PYTHON, ROOT, daphnes, manage, prepare_database
 from tests.sync.instances import api, count, sync_env, wait_until
+from tests.sync.proxy import Proxy
 
 SERVERS = {"offline": start_turso_sync_server, "replica": start_sqld}
 
 
-class CuttingProxy:
+class CuttingProxy(Proxy):
     """A TCP proxy to the remote that, once armed, stops forwarding for good right after it has
     passed on a request holding ``trigger``: the remote "dies" at a chosen moment."""
 
     def __init__(self, upstream_port: int, trigger: bytes = b'"SELECT 1"') -> None:
-        self.upstream_port = upstream_port
         self.trigger = trigger
         self.armed = threading.Event()
-        self.cut = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if self.cut.is_set():
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            for source, target, sniff in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(
-                    target=self._pump, args=(source, target, sniff), daemon=True
-                ).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, sniff: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-                if sniff and self.armed.is_set() and self.trigger in data:
-                    self.cut.set()
-        except OSError:
-            pass
-        finally:
-            for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+    def forwarded(self, data: bytes, outgoing: bool) -> None:
+        if outgoing and self.armed.is_set() and self.trigger in data:
+            self.cut.set()
 
     def heal(self) -> None:
         self.armed.clear()
-        self.cut.clear()
-
-    def close(self) -> None:
-        self._listener.close()
+        super().heal()
 
 
 @pytest.fixture(params=["offline", "replica"])
