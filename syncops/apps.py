@@ -52,7 +52,12 @@ def _ensure_epoch(using: str = "default", **kwargs: Any) -> None:
 
     if using == LOCAL_DB:
         return
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    replica = getattr(connection, "replica", None)  # None: not a syncops database
+    file_triggers = replica is None or replica.keeps_triggers
+    with connection.cursor() as cursor:
         epoch.ensure(cursor)
-        existing = set(connections[using].introspection.table_names(cursor))
-        tombstones.ensure(cursor.execute, existing)
+        existing = set(connection.introspection.table_names(cursor))
+        tombstones.ensure(cursor.execute, existing, triggers_too=file_triggers)
+    if replica is not None:
+        replica.schema_changed()

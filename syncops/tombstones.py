@@ -8,13 +8,17 @@ writes ``(table, row)`` into ``syncops_tombstone`` in the same statement, an ins
 key (a restore) removes it. The engine writes them, for every path that deletes (services,
 admin, cascades, raw SQL): nothing in the domain knows.
 
-The Turso sync engine does not replicate triggers and drops local ones when a pull rebases the
-file, so offline replicas ensure them when they open the file and after every pull that
-applied changes, under the write lock (no write can slip in between).
+The Turso sync engine does not replicate triggers and drops the file's own ones when a pull
+rebases it. Offline replicas therefore keep them as TEMP triggers of each connection that
+writes (created before its first write, and again when the file gains a table): they live
+outside the file, survive every pull, and the rows they write replicate like any other
+(``scripts/probes/turso_triggers.py``). Re-creating file triggers after every pull cost ~30 ms
+under the write lock.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,22 +30,25 @@ CREATE = (
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 
-def statements(tables: Iterable[tuple[str, str]]) -> list[str]:
-    """The DDL for the table and the triggers of ``tables`` (name, primary-key column)."""
-    ddl = [CREATE]
+def triggers(tables: Iterable[tuple[str, str]], *, temp: bool = False) -> list[str]:
+    """The DDL of the triggers of ``tables`` (name, primary-key column); with ``temp``, TEMP
+    triggers of the connection that runs it (under names of their own)."""
+    create, prefix = ("CREATE TEMP TRIGGER", f"{TABLE}_temp") if temp else ("CREATE TRIGGER", TABLE)
+    ddl = []
     for table, key in tables:
         ddl.append(
-            f'CREATE TRIGGER IF NOT EXISTS "{TABLE}_{table}_del" AFTER DELETE ON "{table}" '
+            f'{create} IF NOT EXISTS "{prefix}_{table}_del" AFTER DELETE ON "{table}" '
             f"BEGIN INSERT OR IGNORE INTO {TABLE} (tbl, row, deleted_at) "
             f"VALUES ('{table}', OLD.\"{key}\", {NOW}); END"
         )
         ddl.append(
-            f'CREATE TRIGGER IF NOT EXISTS "{TABLE}_{table}_ins" AFTER INSERT ON "{table}" '
+            f'{create} IF NOT EXISTS "{prefix}_{table}_ins" AFTER INSERT ON "{table}" '
             f"BEGIN DELETE FROM {TABLE} WHERE tbl = '{table}' AND row = NEW.\"{key}\"; END"
         )
     return ddl
 
 
+@functools.cache
 def tracked_tables() -> list[tuple[str, str]]:
     """The replicated tables of the installed apps with a one-column primary key."""
     from django.apps import apps
@@ -56,25 +63,26 @@ def tracked_tables() -> list[tuple[str, str]]:
     return sorted(tables.items())
 
 
-def ensure(
-    execute: Any, existing: set[str] | None = None, triggers: set[str] | None = None
-) -> None:
-    """Create the tombstone table and triggers with ``execute(sql)``; only for tables in
-    ``existing`` when given (a file whose schema is not complete yet), and only the triggers
-    not among ``triggers`` when given (the names the file has)."""
+def ensure(execute: Any, existing: set[str] | None = None, *, triggers_too: bool = True) -> None:
+    """Create the tombstone table, and unless not ``triggers_too`` its file triggers, with
+    ``execute(sql)``; only for tables in ``existing`` when given (a file whose schema is not
+    complete yet)."""
     tables = [(t, key) for t, key in tracked_tables() if existing is None or t in existing]
-    if triggers is not None:
-        tables = [
-            (t, key)
-            for t, key in tables
-            if not {f"{TABLE}_{t}_del", f"{TABLE}_{t}_ins"} <= triggers
-        ]
-        if not tables:
-            return  # all in place
     if not tables:
         return  # an empty file (before migrate, or a remote that was reset): nothing to track
-    for sql in statements(tables):
+    for sql in [CREATE, *(triggers(tables) if triggers_too else [])]:
         execute(sql)
+
+
+def guarded(table_names: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """The tracked tables among ``table_names`` (a file's tables) that TEMP triggers can
+    guard: none before the tombstone table itself exists."""
+    from django.apps import apps
+
+    names = set(table_names)
+    if TABLE not in names or not apps.ready:
+        return frozenset()
+    return frozenset((t, key) for t, key in tracked_tables() if t in names)
 
 
 def deleted(connection: Any, table: str) -> set[str]:

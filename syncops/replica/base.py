@@ -70,6 +70,9 @@ class Replica:
     keeps_pragmas = True
     # Whether a committed local write can still be lost by sync (syncops.journal keeps it).
     journals = False
+    # Whether triggers written into the file stay there (the Turso sync engine drops them
+    # when a pull rebases the file: its replicas guard deletes with TEMP triggers instead).
+    keeps_triggers = True
     # Whether every thread uses one driver connection (its transaction state is not theirs).
     shares_connections = False
     # Whether reads run on connections of their own, and write transactions (and any other
@@ -115,6 +118,9 @@ class Replica:
         ``connection`` runs on (the caller holds ``write_lock``); None when ``connection`` was
         opened on files a recovery has since replaced: the caller opens a new one."""
         return connection if self.is_current(connection) else None
+
+    def schema_changed(self) -> None:
+        """Migrations changed the tables of the file (called after ``migrate``)."""
 
     def start_read_copy(self, reason: str) -> None:
         """Send reads to a copy of the files as they are now (writes are stopped), so that

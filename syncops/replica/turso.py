@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from syncops import tombstones
 from syncops.quarantine import quarantine
 from syncops.replica.base import (
     NETWORK_TIMEOUT,
@@ -46,6 +47,7 @@ class TursoReplica(Replica):
     serializes_writes = True
     steps_on_fetch = True
     journals = True
+    keeps_triggers = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,6 +60,10 @@ class TursoReplica(Replica):
         self._idle: list[Any] = []
         self._idle_lock = threading.Lock()
         self.scheduler: Any = None
+        # The tables whose deletes leave tombstones (syncops.tombstones), and the ones each
+        # writing connection has TEMP triggers for: compared by identity before each write.
+        self._guards: frozenset[tuple[str, str]] = frozenset()
+        self._guarded: dict[int, frozenset[tuple[str, str]]] = {}
 
     def _open(self) -> None:
         import turso.lib_sync as lib_sync
@@ -74,7 +80,7 @@ class TursoReplica(Replica):
             first = self._connect_sync(lib_sync)
         first.execute("PRAGMA busy_timeout = 5000")
         first.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
-        _ensure_tombstones(first)
+        self._watch_schema(first)
         self._database, self._http = first._sync, first._http_ctx
         self._sync_connection = first  # the worker's own connection
         self._idle = [self._new_connection() for _ in range(POOL_SIZE)]
@@ -114,6 +120,35 @@ class TursoReplica(Replica):
         # syncops.reconcile repairs. The worker's own connection merges without them.
         connection.execute("PRAGMA foreign_keys = ON")
         return self.tag(connection)
+
+    def writer_for(self, connection: Any) -> Any | None:
+        """``connection`` itself (when current), with the TEMP triggers that record its
+        deletes (syncops.tombstones) for every table of the file."""
+        if not self.is_current(connection):
+            return None
+        guards = self._guards
+        has = self._guarded.get(id(connection), frozenset())
+        if has is not guards:
+            for sql in tombstones.triggers(guards - has, temp=True):
+                connection.execute(sql)
+            self._guarded[id(connection)] = guards
+        return connection
+
+    def schema_changed(self) -> None:
+        if self._sync_connection is not None:
+            with self.lock:
+                self._watch_schema(self._sync_connection)
+
+    def _watch_schema(self, connection: Any) -> None:
+        """Read which tables the file has; writing connections add triggers for new ones."""
+        names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        guards = tombstones.guarded(name for (name,) in names.fetchall())
+        if guards != self._guards:
+            self._guards = guards
+
+    def discard(self, connection: Any) -> None:
+        self._guarded.pop(id(connection), None)
+        super().discard(connection)
 
     def connect(self) -> Any:
         while True:
@@ -230,10 +265,10 @@ class TursoReplica(Replica):
             # What was written since the pull began is journaled before the log is rewritten.
             journal.capture(self._sync_connection, path=self.path)
             lib_sync._run_op(database, database.apply_changes(changes), http)
-            # Applying rewrote the engine's change log and dropped the local triggers; no
-            # local write is in between.
+            # Applying rewrote the engine's change log; no local write is in between. It may
+            # have brought tables another process migrated.
             journal.skip_to_end(self._sync_connection, path=self.path)
-            _ensure_tombstones(self._sync_connection)
+            self._watch_schema(self._sync_connection)
         return True
 
     def _refresh_stats(self) -> None:
@@ -314,23 +349,6 @@ class TursoReplica(Replica):
                     self.discard(connection)
             self._idle = []
             self._database = self._sync_connection = None
-
-
-def _ensure_tombstones(connection: Any) -> None:
-    """The tombstone triggers on the tables this file has (syncops.tombstones)."""
-    from django.apps import apps
-
-    from syncops import tombstones
-
-    if not apps.ready:
-        return
-    schema = connection.execute(
-        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')"
-    ).fetchall()
-    existing = {name for kind, name in schema if kind == "table"}
-    triggers = {name for kind, name in schema if kind == "trigger"}
-    if existing:
-        tombstones.ensure(connection.execute, existing, triggers)
 
 
 def _bound_turso_network_calls(lib_sync: types.ModuleType) -> None:

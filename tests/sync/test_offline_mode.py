@@ -206,3 +206,51 @@ def test_an_event_relayed_by_another_instance_finds_the_change_there(
             event, status = asyncio.run(scenario())
     assert event["type"] == "node.created"
     assert status == 200
+
+
+TOMBSTONE_AFTER_PULL = """
+from django.contrib.auth.models import User
+from django.db import connection
+from spaces import services
+from spaces.models import Space, Thought
+from syncops.replica import replica_for
+
+replica = replica_for(connection.settings_dict)
+space = Space.objects.get(title="Demo space")
+user = User.objects.get(username="demo")
+STEP
+"""
+
+
+def in_shell(env: dict[str, str], step: str) -> str:
+    return manage(env, "shell", "--no-imports", "-c", TOMBSTONE_AFTER_PULL.replace("STEP", step))
+
+
+def test_a_delete_after_a_pull_that_rebased_the_file_leaves_a_tombstone_everywhere(
+    turso_server: Server, tmp_path: Path
+):
+    """The engine drops a file's own triggers when a pull rebases it; the TEMP triggers of the
+    writing connections still record the delete, and the tombstone replicates."""
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    b = sync_env(tmp_path, "b", "offline", turso_server.url)
+    prepare_database(a)
+    manage(b, "migrate", "--noinput")
+    in_shell(b, "services.thought_create(space=space, actor=user, key='on-b', title='B')")
+    in_shell(a, "services.thought_create(space=space, actor=user, key='on-a', title='A')")
+    output = in_shell(
+        b,
+        "print('CHANGED', replica.pull())\n"
+        "services.thought_delete(thought=Thought.objects.get(key='on-b'), actor=user)\n"
+        "print('TRIGGERS', connection.cursor().execute("
+        "\"SELECT count(*) FROM sqlite_master WHERE type = 'trigger'\").fetchone()[0])\n"
+        "replica.push()",
+    )
+    assert "CHANGED True" in output and "TRIGGERS 0" in output  # the file has none of its own
+    found = in_shell(
+        a,
+        "replica.pull()\n"
+        "print('TOMBSTONES', connection.cursor().execute("
+        "'SELECT tbl FROM syncops_tombstone ORDER BY tbl').fetchall())",
+    )
+    assert "('spaces_thought',)" in found.split("TOMBSTONES", 1)[1]
+    assert "on-a" in keys(a) and "on-b" not in keys(a)
