@@ -52,6 +52,7 @@ OrphanHandler = Callable[[models.Model, models.ForeignKey], bool]
 
 _POLICIES: dict[str, Policy] = {}
 _NOT_JOURNALED: set[str] = set()
+_SETTLED: dict[str, Callable[[Change], bool]] = {}
 _ORPHAN_HANDLERS: dict[tuple[str, str], OrphanHandler] = {}
 
 
@@ -65,13 +66,22 @@ def register(
     *,
     journal: bool = True,
     default: bool = False,
+    settled: Callable[[Change], bool] | None = None,
 ) -> None:
     """Declare how lost writes to ``target`` (a model or a table name) are reconciled; a
-    ``default`` gives way to a policy the table's own app declares."""
+    ``default`` gives way to a policy the table's own app declares.
+
+    ``settled(change)`` says whether a change found exactly as written, with every other row
+    of its transaction, is decided without the policy (by default it is: nothing was lost).
+    A policy that has more to do for a write that won (record what it overwrote) says no."""
     table = table_of(target)
     if default and table in _POLICIES:
         return
     _POLICIES[table] = policy
+    if settled is None:
+        _SETTLED.pop(table, None)
+    else:
+        _SETTLED[table] = settled
     if journal:
         _NOT_JOURNALED.discard(table)
     else:
@@ -86,6 +96,12 @@ def on_orphan(model: type[models.Model], field_name: str, handler: OrphanHandler
 
 def policy_for(table: str) -> Policy | None:
     return _POLICIES.get(table)
+
+
+def settled_as_written(change: Change) -> bool:
+    """Whether ``change``, found as written, needs nothing from its policy (see register)."""
+    check = _SETTLED.get(change.table)
+    return check is None or check(change)
 
 
 def journaled(table: str) -> bool:

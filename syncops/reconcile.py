@@ -14,10 +14,11 @@ deleted (the engine cannot check that across replicas) and treats them as the fo
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from django.db import (
 )
 
 from syncops import tombstones
-from syncops.policies import Change, orphan_handler, policy_for
+from syncops.policies import Change, orphan_handler, policy_for, settled_as_written
 
 logger = logging.getLogger("syncops")
 
@@ -45,6 +46,7 @@ class Outcome:
     kept: int = 0
     failed: list[str] = field(default_factory=list)
     orphans: int = 0
+    as_written: int = 0  # decided without a policy: found as their transaction left them
 
 
 _lock = threading.Lock()
@@ -53,26 +55,45 @@ _lock = threading.Lock()
 # --- the generic policies -------------------------------------------------------------------
 
 
+_PRIMARY_KEYS: dict[str, str] = {}  # table -> its one key column (a table keeps its key)
+
+
 def _primary_key(table: str) -> str:
+    if table in _PRIMARY_KEYS:
+        return _PRIMARY_KEYS[table]
     with connections["default"].cursor() as cursor:
         cursor.execute(f'PRAGMA table_info("{table}")')
         keys = [row[1] for row in cursor.fetchall() if row[5]]
-    return keys[0] if len(keys) == 1 else "rowid"
+    if len(keys) == 1:
+        _PRIMARY_KEYS[table] = keys[0]
+        return keys[0]
+    return "rowid"
 
 
 def current_row(table: str, row: Any) -> dict[str, Any] | None:
     """The row as the replica holds it now, in the journal's representation."""
-    key = _primary_key(table)
+    found = current_rows(table, [row])
+    return found[0] if found else None
+
+
+def current_rows(table: str, keys: Iterable[Any]) -> list[dict[str, Any]]:
+    """The rows of ``table`` with these primary keys, as the replica holds them now, in the
+    journal's representation (blobs as hex)."""
+    key, keys, found = _primary_key(table), list(keys), []
     with connections["default"].cursor() as cursor:
-        cursor.execute(f'SELECT * FROM "{table}" WHERE "{key}" = %s', [row])
-        names = [column[0] for column in cursor.description]
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    return {
-        name: value.hex() if isinstance(value, bytes) else value
-        for name, value in zip(names, found, strict=True)
-    }
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f'SELECT * FROM "{table}" WHERE "{key}" IN ({marks})', chunk)
+            names = [column[0] for column in cursor.description]
+            found += [
+                {
+                    name: value.hex() if isinstance(value, bytes) else value
+                    for name, value in zip(names, values, strict=True)
+                }
+                for values in cursor.fetchall()
+            ]
+    return found
 
 
 def _values(image: dict[str, Any], columns: Sequence[str], blobs: set[str]) -> list[Any]:
@@ -120,7 +141,7 @@ def replay_row(change: Change, txn: Sequence[Change]) -> bool:
         if (
             now is None
             and change.after is not None
-            and not _deleted_later(change, txn)
+            and not _changed_later(change, ops=("delete",))
             and not tombstones.was_deleted(change.table, change.row)  # deleted elsewhere
         ):
             try:
@@ -133,7 +154,9 @@ def replay_row(change: Change, txn: Sequence[Change]) -> bool:
                 logger.info("Not putting back %s %s: %s", change.table, change.row, exc)
         return True
     if change.op == "delete":
-        if now is not None:
+        # Inserted again later by this replica (a rewrite: delete and insert in one
+        # transaction): the later insert decides.
+        if now is not None and not _changed_later(change, ops=("insert",)):
             delete_row(change.table, change.row)
         return True
     if now is None:
@@ -147,15 +170,15 @@ def replay_row(change: Change, txn: Sequence[Change]) -> bool:
     return True
 
 
-def _deleted_later(change: Change, txn: Sequence[Change]) -> bool:
-    """Whether this replica itself deleted the row after inserting it (a later entry)."""
+def _changed_later(change: Change, *, ops: tuple[str, ...]) -> bool:
+    """Whether this replica itself made a later change (one of ``ops``) of the same row."""
     from syncops.models import JournalEntry
 
     later = JournalEntry.objects.using("syncops").filter(
         id__gt=change.seq,
         payload__table=change.table,
         payload__row=change.row,
-        payload__op="delete",
+        payload__op__in=ops,
     )
     return later.exists()
 
@@ -185,8 +208,14 @@ def reconcile(*, changed: bool = True) -> Outcome:
         by_txn: dict[str, list[Change]] = defaultdict(list)
         for change in changes:
             by_txn[change.txn].append(change)
+        settled = _as_written(by_txn)
         decided: list[str] = []
         for change in changes:
+            if change.txn in settled:  # every row as its transaction left it: nothing lost
+                decided.append(change.key)
+                outcome.decided += 1
+                outcome.as_written += 1
+                continue
             policy = policy_for(change.table) or replay_row
             try:
                 done = policy(change, by_txn[change.txn])
@@ -216,42 +245,96 @@ def reconcile(*, changed: bool = True) -> Outcome:
     return outcome
 
 
+def _as_written(by_txn: dict[str, list[Change]]) -> set[str]:
+    """The transactions whose every row is as the transaction left it (its last image of the
+    row, or no row after a delete) and whose policies need nothing more then
+    (``settled_as_written``): what nearly every push leaves, decided with one query per table
+    instead of a policy per row."""
+    expected: dict[str, dict[tuple[str, Any], dict[str, Any] | None]] = {}
+    for txn, txn_changes in by_txn.items():
+        if not all(settled_as_written(change) for change in txn_changes):
+            continue
+        rows: dict[tuple[str, Any], dict[str, Any] | None] = {}
+        for change in sorted(txn_changes, key=lambda change: change.seq):
+            rows[(change.table, change.row)] = None if change.op == "delete" else change.after
+        if all(_primary_key(table) != "rowid" for table, _ in rows):
+            expected[txn] = rows  # (a table without a one-column key goes to its policy)
+    wanted: dict[str, set[Any]] = defaultdict(set)
+    for rows in expected.values():
+        for table, row in rows:
+            wanted[table].add(row)
+    current: dict[tuple[str, Any], dict[str, Any]] = {}
+    for table, keys in wanted.items():
+        for found in current_rows(table, keys):
+            current[(table, found[_primary_key(table)])] = found
+    return {
+        txn
+        for txn, rows in expected.items()
+        if all(_matches(current.get(key), image) for key, image in rows.items())
+    }
+
+
+def _matches(now: dict[str, Any] | None, image: dict[str, Any] | None) -> bool:
+    if image is None:
+        return now is None
+    return now is not None and all(now.get(column) == value for column, value in image.items())
+
+
 def repair_references() -> int:
     """Rows whose foreign key names a row that is gone (deleted on another replica while this
     one referred to it): offered to the app's ``on_orphan`` handler, then treated as the
-    field's ``on_delete`` says (CASCADE deletes, SET_NULL clears). Returns how many."""
+    field's ``on_delete`` says (CASCADE deletes, SET_NULL clears). Returns how many.
+
+    One statement finds them all (the engine's ``PRAGMA foreign_key_check`` answers nothing),
+    so a pull that orphaned nothing costs one query, whatever the number of keys."""
+    connection = connections["default"]
+    with connection.cursor() as cursor:
+        existing = frozenset(connection.introspection.table_names(cursor))
+        keys, sql = _orphan_query(existing)
+        if not keys:
+            return 0
+        cursor.execute(sql)
+        found = cursor.fetchall()
     repaired = 0
-    with connections["default"].cursor() as cursor:
-        existing = set(connections["default"].introspection.table_names(cursor))
+    for index, pk in found:
+        model, fk = keys[index]
+        row = model._base_manager.using("default").filter(pk=pk).first()
+        if row is None:
+            continue  # repaired with an earlier one (a cascade)
+        handler = orphan_handler(model, fk.name)
+        with transaction.atomic():
+            if handler is None or not handler(row, fk):
+                _apply_on_delete(row, fk)
+        repaired += 1
+    return repaired
+
+
+@functools.cache
+def _orphan_query(
+    existing: frozenset[str],
+) -> tuple[list[tuple[type[models.Model], models.ForeignKey]], str]:
+    """The foreign keys between tables of ``existing`` (tables not migrated yet are left
+    out: a pull during migrate), and one query of (key's index, row's pk) for every row whose
+    key names a missing row."""
+    keys: list[tuple[type[models.Model], models.ForeignKey]] = []
+    selects: list[str] = []
     for model in apps.get_models(include_auto_created=True):
-        if model._meta.app_label == "syncops" or not model._meta.managed:
+        meta = model._meta
+        if meta.app_label == "syncops" or not meta.managed or meta.db_table not in existing:
             continue
-        if model._meta.db_table not in existing:
-            continue  # not migrated yet (a pull during migrate)
-        for fk in model._meta.concrete_fields:
+        for fk in meta.concrete_fields:
             if not isinstance(fk, models.ForeignKey) or fk.remote_field.model is None:
                 continue
-            target = fk.remote_field.model
-            if target._meta.db_table not in existing:
+            target = fk.remote_field.model._meta
+            if target.db_table not in existing:
                 continue
-            orphans = (
-                model._base_manager.using("default")
-                .filter(**{f"{fk.attname}__isnull": False})
-                .exclude(
-                    **{
-                        f"{fk.attname}__in": target._base_manager.using("default").values(
-                            fk.target_field.attname
-                        )
-                    }
-                )
+            selects.append(
+                f'SELECT {len(keys)}, c."{meta.pk.column}" FROM "{meta.db_table}" c '
+                f'WHERE c."{fk.column}" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM '
+                f'"{target.db_table}" p WHERE p."{fk.target_field.column}" = c."{fk.column}")'
             )
-            for row in orphans:
-                handler = orphan_handler(model, fk.name)
-                with transaction.atomic():
-                    if handler is None or not handler(row, fk):
-                        _apply_on_delete(row, fk)
-                repaired += 1
-    return repaired
+            keys.append((model, fk))
+    return keys, " UNION ALL ".join(selects)
 
 
 def _apply_on_delete(row: models.Model, fk: models.ForeignKey) -> None:

@@ -60,11 +60,11 @@ def record_event(kind: str, ok: bool, duration_ms: float | None, message: str) -
 def background_sync_paused() -> Iterator[None]:
     """No background worker starts inside the block (a command that syncs by itself)."""
     global _paused
-    _paused = True
+    paused_before, _paused = _paused, True
     try:
         yield
     finally:
-        _paused = False
+        _paused = paused_before  # blocks nest (a command calling migrate)
 
 
 def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:

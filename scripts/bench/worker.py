@@ -74,7 +74,7 @@ def seed_space(*, owner: Any, title: str, thoughts: int, links_every: int = 10) 
             space=space,
             action=HistoryEntry.Action.NODE_CREATED,
             thought_key=row.key,
-            after={"key": row.key, "title": row.title},
+            after=row.snapshot(),
             actor=owner,
             actor_name=owner.username,
         )

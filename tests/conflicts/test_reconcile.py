@@ -17,19 +17,25 @@ pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
 
 def journal(entry: HistoryEntry) -> None:
     """Journal a write as if it was made here and a push carried it: the journal holds its
-    history row as the engine's change log recorded it."""
-    JournalEntry.objects.create(
-        key=f"j-{entry.pk}",
-        state=JournalEntry.State.PUSHED,
-        payload={
-            "table": HistoryEntry._meta.db_table,
-            "op": "insert",
-            "row": entry.pk,
-            "txn": f"txn-{entry.pk}",
-            "before": None,
-            "after": current_row(HistoryEntry._meta.db_table, entry.pk),
-        },
-    )
+    history row, and the thought row a creation or an edit wrote with it, as the engine's
+    change log recorded them."""
+    rows = [(HistoryEntry._meta.db_table, entry.pk, "insert")]
+    if entry.action in ("node.created", "node.updated"):
+        op = "insert" if entry.action == "node.created" else "update"
+        rows.append((Thought._meta.db_table, entry.after["id"], op))
+    for table, row, op in rows:
+        JournalEntry.objects.create(
+            key=f"j-{table}-{row}",
+            state=JournalEntry.State.PUSHED,
+            payload={
+                "table": table,
+                "op": op,
+                "row": row,
+                "txn": f"txn-{entry.pk}",
+                "before": None,
+                "after": current_row(table, row),
+            },
+        )
 
 
 def latest() -> HistoryEntry:
@@ -40,7 +46,8 @@ def test_a_confirmed_write_leaves_the_journal(space, owner):
     services.thought_create(space=space, actor=owner, key="idea", title="Idea")
     journal(latest())
     outcome = reconcile.reconcile()
-    assert outcome.confirmed == 1 and not JournalEntry.objects.exists()
+    assert outcome.as_written == 2 and not JournalEntry.objects.exists()  # thought, history
+    assert outcome.replayed == 0 and outcome.conflicts == []
 
 
 def test_an_update_the_remote_never_got_is_replayed(space, owner):

@@ -337,3 +337,75 @@ def test_a_space_deleted_elsewhere_stays_deleted(owner: User) -> None:
     services.space_delete(space=space, actor=owner)
     reconcile.reconcile()
     assert not Space.objects.filter(pk=space.pk).exists()
+
+
+def test_a_history_entry_the_rules_cannot_read_is_reconciled_as_a_row(space: Space, owner: User):
+    """Written in bulk without the thought's id (an import): decided, not retried forever."""
+    entry = HistoryEntry.objects.create(
+        space=space, action="node.created", thought_key="bulk", after={"key": "bulk"}
+    )
+    journal_history(entry)
+    outcome = reconcile.reconcile()
+    assert outcome.conflicts == [] and not JournalEntry.objects.exists()
+    assert HistoryEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.fixture
+def spied_tokens() -> Any:
+    """The tokens' policy, counting the changes it is asked to decide."""
+    from syncops import policies
+    from syncops.reconcile import replay_row
+
+    asked: list[Any] = []
+
+    def spy(change: Any, txn: Any) -> bool:
+        asked.append(change.row)
+        return replay_row(change, txn)
+
+    policies.register(TOKENS, spy)
+    yield asked
+    policies.register(TOKENS, replay_row)
+
+
+def test_a_transaction_found_as_written_is_decided_without_its_policy(owner: User, spied_tokens):
+    kept, _ = services.token_create(user=owner, name="kept")
+    lost, _ = services.token_create(user=owner, name="lost")
+    for token in (kept, lost):
+        journal(TOKENS, "insert", token.pk, after=current_row(TOKENS, token.pk))
+    _lost(ApiToken, lost.pk)
+    outcome = reconcile.reconcile()
+    assert outcome.as_written == 1 and spied_tokens == [lost.pk]  # only the lost one asked
+    assert ApiToken.objects.filter(pk=lost.pk).exists() and not JournalEntry.objects.exists()
+
+
+def test_one_row_not_as_written_sends_its_whole_transaction_to_the_policies(owner, spied_tokens):
+    first, _ = services.token_create(user=owner, name="first")
+    second, _ = services.token_create(user=owner, name="second")
+    for token in (first, second):
+        journal(TOKENS, "insert", token.pk, after=current_row(TOKENS, token.pk), txn="one")
+    ApiToken.objects.filter(pk=second.pk).update(name="changed elsewhere")
+    outcome = reconcile.reconcile()
+    assert outcome.as_written == 0 and sorted(spied_tokens) == sorted([first.pk, second.pk])
+
+
+def test_a_row_deleted_and_inserted_again_in_one_transaction_is_not_deleted_again(owner: User):
+    """A rewrite (delete every row, insert them again) whose rows then changed: the delete is
+    not replayed, the insert after it decides."""
+    token, _ = services.token_create(user=owner, name="ci")
+    image = current_row(TOKENS, token.pk)
+    journal(TOKENS, "delete", token.pk, before=image, txn="rewrite")
+    journal(TOKENS, "insert", token.pk, after=image, txn="rewrite")
+    ApiToken.objects.filter(pk=token.pk).update(name="renamed later")  # not as written now
+    reconcile.reconcile()
+    assert ApiToken.objects.get(pk=token.pk).name == "renamed later"
+    assert not JournalEntry.objects.exists()
+
+
+def test_a_link_that_went_with_its_deleted_thought_is_not_a_lost_write(space: Space, owner: User):
+    services.thought_create(space=space, actor=owner, key="a", title="A")
+    services.thought_create(space=space, actor=owner, key="b", title="B")
+    services.link_create(space=space, actor=owner, source="a", target="b", label="")
+    journal_history(latest())
+    services.thought_delete(thought=Thought.objects.get(space=space, key="a"), actor=owner)
+    outcome = reconcile.reconcile()
+    assert outcome.conflicts == [] and not Conflict.objects.exists()

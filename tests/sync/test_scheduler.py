@@ -100,3 +100,14 @@ def test_a_failing_maintenance_does_not_stop_the_worker() -> None:
         assert replica.checkpointed.wait(5) and scheduler.running  # the next timer sync came
     finally:
         scheduler.stop(flush=False)
+
+
+def test_pausing_background_sync_nests() -> None:
+    """``manage.py migrate`` pauses it too: a command that calls migrate stays paused after."""
+    from syncops import runtime
+
+    with runtime.background_sync_paused():
+        with runtime.background_sync_paused():
+            pass
+        assert runtime._paused
+    assert not runtime._paused
