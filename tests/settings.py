@@ -18,7 +18,14 @@ DATABASES = {
         "NAME": f"{_TMP}/thoughtspace.db",
         "TEST": {"NAME": f"{_TMP}/test.db"},
     },
-    "syncops": {**DATABASES["syncops"], "NAME": f"{_TMP}/syncops.sqlite3"},
+    # A file, not SQLite's shared-cache memory database: the sync worker's thread reads the
+    # journal while a test's teardown flushes it, and a shared-cache table lock fails at once
+    # ("database table is locked") where a file lock waits out the timeout.
+    "syncops": {
+        **DATABASES["syncops"],
+        "NAME": f"{_TMP}/syncops.sqlite3",
+        "TEST": {"NAME": f"{_TMP}/test-syncops.sqlite3"},
+    },
     "stock": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": f"{_TMP}/stock.db",
