@@ -362,4 +362,7 @@ def _reconcile_and_close(changed: bool) -> None:
     except Exception:
         logger.exception("Reconciling the write journal failed; it is retried after the next pull")
     finally:
-        close_old_connections()
+        try:
+            close_old_connections()
+        except Exception:  # nothing to close with: the thread ends either way
+            logger.debug("Closing the reconciliation's connections failed", exc_info=True)

@@ -13,6 +13,18 @@ from spaces import services
 from spaces.models import Space
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sync_workers_stop_first(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """Stop the background sync workers (their last push included) while the test databases
+    still exist and may be used, not at exit after pytest closed them: that left tracebacks
+    in the log that read like failures."""
+    yield
+    from syncops import runtime
+
+    with django_db_blocker.unblock():
+        runtime.shutdown()
+
+
 @pytest.fixture
 def owner(db: Any) -> User:
     return User.objects.create_user("olivia", password="pw-olivia-123")
