@@ -218,7 +218,11 @@ def reconcile(*, changed: bool = True) -> Outcome:
                 continue
             policy = policy_for(change.table) or replay_row
             try:
-                done = policy(change, by_txn[change.txn])
+                # One transaction per decision: what the policy reads is one view of the data
+                # (a request's write cannot land between two of its reads), and a decision
+                # that fails half-way leaves nothing behind.
+                with transaction.atomic(using="default"):
+                    done = policy(change, by_txn[change.txn])
             except (DatabaseError, ValueError, KeyError) as exc:
                 # Kept, never dropped: tried again after the next pull, and counted in the
                 # status so that an operator sees a write that cannot be put back.

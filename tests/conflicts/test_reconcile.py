@@ -231,3 +231,41 @@ def test_entries_of_the_former_journal_are_decided_after_an_upgrade(space, owner
     assert reconcile.reconcile().replayed == 1
     assert Thought.objects.get(pk=thought.pk).title == "Mine"
     assert list(JournalEntry.objects.values_list("key", flat=True)) == ["broken"]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "syncops"])
+def test_an_edit_committed_while_the_rules_read_is_not_a_conflict(space, owner, monkeypatch):
+    """The rules read the thought's history, then the thought: a request that edits it in
+    between must not make this replica's own earlier edit look like a lost one."""
+    import threading
+
+    from django.db import connection as main_connection
+
+    from spaces import reconcile as rules
+
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    services.thought_update(thought=thought, actor=owner, changes={"title": "v2"})
+    journal(latest())
+    read_history = rules._entries
+
+    def edit() -> None:
+        try:
+            current = Thought.objects.get(pk=thought.pk)
+            services.thought_update(thought=current, actor=owner, changes={"title": "v3"})
+        finally:
+            main_connection.close()
+
+    editor = threading.Thread(target=edit)
+
+    def history_then_an_edit(*args):
+        found = read_history(*args)
+        if not editor.is_alive() and editor.ident is None:
+            editor.start()  # a request, on a connection of its own
+            editor.join(1.0)  # it commits now, unless the rules' view holds it off
+        return found
+
+    monkeypatch.setattr(rules, "_entries", history_then_an_edit)
+    outcome = reconcile.reconcile()
+    editor.join(10)
+    assert outcome.conflicts == [] and not Conflict.objects.exists()
+    assert Thought.objects.get(pk=thought.pk).title == "v3"
