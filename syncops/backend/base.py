@@ -6,6 +6,7 @@ driver underneath and answers its limitations (see ``database.py``).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +32,8 @@ from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
 from .schema import DatabaseSchemaEditor
+
+logger = logging.getLogger("syncops")
 
 # Pragmas every connection gets: enforced foreign keys and modern ALTER TABLE semantics. The
 # engine's busy handler sleeps in whole seconds here (a 5 s timeout lost to 6 writers), so
@@ -239,10 +242,26 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
                 self.owns_transaction() or not self.replica.shares_connections
             ):
                 with self.wrap_database_errors, Database.translated_errors():
-                    self.connection.commit()
+                    try:
+                        self.connection.commit()
+                    except BaseException:
+                        self._end_failed_transaction()
+                        raise
         finally:
             self.release_write_lock()
         self.committed_write()
+
+    def _end_failed_transaction(self) -> None:
+        """A COMMIT that failed can leave the transaction open on the driver connection. It
+        is rolled back here, while this wrapper still holds the write lock: Django's own
+        rollback comes after the lock is released, and then it is no longer this wrapper's
+        to end. Left open on replica mode's shared connection (seen after sqld answered
+        "snapshot not found"), every later write of every thread failed with "cannot start
+        a transaction within a transaction", for good."""
+        try:
+            self.connection.rollback()
+        except Exception as exc:  # nothing open any more, or the primary is away
+            logger.warning("Rolling back after a failed commit failed too: %s", exc)
 
     def _rollback(self) -> None:
         self.wrote = False

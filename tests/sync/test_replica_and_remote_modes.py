@@ -137,3 +137,55 @@ def test_writes_syncs_and_reads_of_one_replica_file_keep_it_intact(
     assert reader.execute("SELECT COUNT(*) FROM t").fetchall()[0][0] > 10
     assert reads[0] > 10
     assert reader.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+FAILED_COMMIT = """
+from django.contrib.auth.models import User
+from django.db import connection
+from spaces import services
+from spaces.models import Space, Thought
+from syncops.replica import replica_for
+
+replica = replica_for(connection.settings_dict)
+space = Space.objects.get(title="Demo space")
+user = User.objects.get(username="demo")
+services.thought_create(space=space, actor=user, key="before", title="B")  # opens it
+shared = replica._sync_connection
+
+
+class CommitFailsOnce:
+    # The shared connection, whose next COMMIT fails as one did when sqld answered "snapshot
+    # not found": the transaction stays open on the primary.
+    failed = False
+
+    def __getattr__(self, name):
+        return getattr(shared, name)
+
+    def commit(self):
+        if not CommitFailsOnce.failed:
+            CommitFailsOnce.failed = True
+            raise ValueError("replication error: the commit failed (injected)")
+        return shared.commit()
+
+
+replica._sync_connection = CommitFailsOnce()
+try:
+    services.thought_create(space=space, actor=user, key="lost", title="L")
+except Exception as exc:
+    print("FIRST", type(exc).__name__)
+services.thought_create(space=space, actor=user, key="after", title="A")
+print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
+"""
+
+
+def test_a_failed_commit_does_not_leave_the_shared_connection_in_a_transaction(
+    sqld_server: Server, tmp_path: Path
+):
+    """Seen in the replica-mode soak: after one COMMIT failed, every later write failed with
+    "cannot start a transaction within a transaction" until the server was restarted."""
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    prepare_database(a)
+    output = manage(a, "shell", "--no-imports", "-c", FAILED_COMMIT)
+    assert "FIRST OperationalError" in output
+    found = output.split("KEYS", 1)[1]
+    assert "'after'" in found and "'before'" in found and "'lost'" not in found
