@@ -262,12 +262,14 @@ def accounted_for(write: dict[str, Any], state: dict[str, Any], removed_links: s
             e["action"] == "link.deleted" and (e["before"] or {}).get("id") == after["id"]
             for e in history
         )
-        # Only a delete of an end that had seen the link may take it (and said so).
+        # Only a delete of an end that had seen the link may take it (and said so); a delete
+        # that had not leaves a dangling conflict named by the link's id, which brings it back.
         return (
             after["id"] in {link[0] for link in state["links"]}
             or same
             or unlinked
             or after["id"] in removed_links
+            or after["id"] in conflict_ids
         )
     if action == "link.deleted":
         return before["id"] not in {link[0] for link in state["links"]}
