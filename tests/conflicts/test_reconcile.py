@@ -11,6 +11,7 @@ from spaces import reconcile, services
 from spaces.models import Conflict, HistoryEntry, Thought
 from syncops.models import JournalEntry
 from syncops.reconcile import current_row
+from tests.conflicts.test_reconcile_rows import journal as journal_row
 
 pytestmark = pytest.mark.django_db(databases=["default", "syncops"])
 
@@ -24,18 +25,7 @@ def journal(entry: HistoryEntry) -> None:
         op = "insert" if entry.action == "node.created" else "update"
         rows.append((Thought._meta.db_table, entry.after["id"], op))
     for table, row, op in rows:
-        JournalEntry.objects.create(
-            key=f"j-{table}-{row}",
-            state=JournalEntry.State.PUSHED,
-            payload={
-                "table": table,
-                "op": op,
-                "row": row,
-                "txn": f"txn-{entry.pk}",
-                "before": None,
-                "after": current_row(table, row),
-            },
-        )
+        journal_row(table, op, row, after=current_row(table, row), txn=f"txn-{entry.pk}")
 
 
 def latest() -> HistoryEntry:
