@@ -357,8 +357,8 @@ def run_soak(args: argparse.Namespace) -> int:
         for name, ok, measured in soak.soak_targets(result):
             missed += not ok
             print(f"  {'pass' if ok else 'MISS'}  {name}: {measured}")
-        if result.get("tracemalloc"):
-            print(result["tracemalloc"][-4000:])
+        if result.get("memory"):
+            print(result["memory"][-4000:])
     print(f"\nreport: {out} (soak section), plot: {plots_dir / 'soak.png'}")
     return 1 if missed else 0
 
@@ -390,7 +390,9 @@ def main() -> int:
     parser.add_argument("--sample-every", default="60s", help="soak sample interval (60s)")
     parser.add_argument("--rate", type=float, default=60.0, help="soak requests/s in all (60)")
     parser.add_argument(
-        "--tracemalloc", action="store_true", help="soak: record Python allocation growth"
+        "--tracemalloc",
+        action="store_true",
+        help="soak: also record Python allocation growth (the native heap is always recorded)",
     )
     args = parser.parse_args()
     if args.soak:

@@ -113,9 +113,10 @@ class Load:
             return [r for r in self.records if r[0] >= since]
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """``VmRSS`` (all resident memory) or ``RssFile`` (its file-backed part: mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     return 0
 
@@ -142,6 +143,7 @@ def sample(inst: Instance, load: Load, since: float, minute: float) -> dict[str,
         "p95_ms": round(percentile(latencies, 0.95), 2),
         "errors": sum(not ok for _, _, ok in records),
         "rss_mib": round(rss_bytes(inst.processes[0].pid) / MIB, 1),
+        "rss_file_mib": round(rss_bytes(inst.processes[0].pid, "RssFile") / MIB, 1),
         "db_mib": round(files.get(db.name, 0) / MIB, 2),
         "wal_mib": round(files.get(db.name + "-wal", 0) / MIB, 2),
         "replica_mib": round(replica_bytes / MIB, 2),
@@ -162,8 +164,10 @@ def soak_mode(
         elif mode in ("replica", "remote"):
             url = f.sqld("sqld").url
         inst = instance(root / mode, mode, mode, remote_url=url)
+        memory_log = inst.db_path().with_suffix(".memory.txt")
+        inst.env["BENCH_MEMORY_LOG"] = str(memory_log)
         if tracemalloc:
-            inst.env["BENCH_TRACEMALLOC"] = str(inst.db_path().with_suffix(".tracemalloc.txt"))
+            inst.env["BENCH_TRACEMALLOC"] = "1"
         f.start([inst])
         load = Load(inst, rate)
         began = time.monotonic()
@@ -181,10 +185,21 @@ def soak_mode(
             load.stop()
         result: dict[str, Any] = {"samples": samples, "errors": load.errors[:20]}
         result["error_count"] = len(load.errors)
-        if tracemalloc:
-            path = inst.env["BENCH_TRACEMALLOC"]
-            result["tracemalloc"] = Path(path).read_text() if Path(path).exists() else ""
+        result["server_warnings"] = server_warnings(inst)
+        result["memory"] = memory_log.read_text() if memory_log.exists() else ""
         return result
+
+
+def server_warnings(inst: Instance, keep: int = 10) -> dict[str, Any]:
+    """How many warnings and errors the instance logged, and the first and last few."""
+    found: list[str] = []
+    for log in sorted(inst.db_path().parent.glob(inst.db_path().stem + ".daphne-*.log")):
+        found += [
+            line.strip()
+            for line in log.read_text(errors="replace").splitlines()
+            if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line)
+        ]
+    return {"count": len(found), "first": found[:keep], "last": found[-keep:]}
 
 
 def soak_targets(result: dict[str, Any]) -> list[tuple[str, bool, str]]:
@@ -226,6 +241,7 @@ COLUMNS = (
     ("p95_ms", "p95 ms"),
     ("errors", "errors"),
     ("rss_mib", "RSS MiB"),
+    ("rss_file_mib", "of it files MiB"),
     ("db_mib", "db MiB"),
     ("wal_mib", "WAL MiB"),
     ("replica_mib", "files MiB"),
@@ -290,6 +306,15 @@ def markdown(results: dict[str, Any], plot_rel: str) -> str:
         lines.append("")
         for error in result["errors"][:5]:
             lines.append(f"- error: `{error}`")
+        heap = [line for line in result.get("memory", "").splitlines() if "native heap" in line]
+        if heap:
+            lines.append(f"- first minute: `{heap[0].lstrip('- ')}`")
+            lines.append(f"- last: `{heap[-1].lstrip('- ')}`")
+        warnings = result.get("server_warnings", {"count": 0, "last": []})
+        lines.append(f"- the server logged {warnings['count']} warnings and errors")
+        for line in warnings["last"][-3:]:
+            lines.append(f"  - `{line[:300]}`")
+        lines.append("")
     lines.append(END)
     return "\n".join(lines)
 

@@ -31,8 +31,9 @@ def push(replica: TursoReplica) -> None:
 
 
 def pull(replica: TursoReplica) -> bool:
-    with replica.lock:
-        return replica._pull_then_apply()
+    """The engine's pull under the replica's locks (the replica's own pull journals: Django)."""
+    with replica.lock, replica.write_lock:
+        return bool(replica._sync_connection.pull())
 
 
 def cdc_rows(replica: TursoReplica) -> int:

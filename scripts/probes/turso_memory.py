@@ -1,7 +1,8 @@
 """What grows an offline replica's memory (RSS).
 
-``sync [rounds]``: rounds of writes alone, writes + push, writes + push + pull (with
-checkpoints) on the replica's pooled connections against a real tursodb --sync-server.
+``sync [rounds [writes-per-round [modes]]]``: rounds of writes alone, writes + push,
+writes + push + pull (with checkpoints; ``modes``: e.g. ``push+pull``) on the replica's
+pooled connections against a real tursodb --sync-server.
 ``cache``: what the page caches of 1 and 9 connections scanning a 39 MiB file add, with the
 default cache size and explicit ones (each measurement in a fresh process).
 
@@ -45,7 +46,9 @@ def writes(replica: TursoReplica, start: int, n: int = 200) -> None:
             replica.release(conn)
 
 
-def run(label: str, server_url: str, root: Path, rounds: int, *, sync: str) -> None:
+def run(
+    label: str, server_url: str, root: Path, rounds: int, *, sync: str, per_round: int = 200
+) -> None:
     replica = TursoReplica(str(root / f"{label}.db"), url=server_url)
     conn = replica.connect()
     conn.execute(f"CREATE TABLE IF NOT EXISTS t_{label} (x)")  # schema per run, one remote
@@ -55,7 +58,7 @@ def run(label: str, server_url: str, root: Path, rounds: int, *, sync: str) -> N
     base = rss_mib()
     figures = []
     for round_ in range(rounds):
-        writes(replica, round_ * 1000 + hash(label) % 1000 * 1_000_000)
+        writes(replica, round_ * 1000 + hash(label) % 1000 * 1_000_000, per_round)
         if sync in ("push", "push+pull"):
             push(replica)
         if sync == "push+pull":
@@ -111,10 +114,12 @@ def main() -> None:
         caches()
         return
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 24
+    per_round = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+    modes = sys.argv[4].split(",") if len(sys.argv) > 4 else ["none", "push", "push+pull"]
     root = Path(tempfile.mkdtemp(prefix="turso-memory-"))
     with start_turso_sync_server(root / "remote" / "remote.db") as server:
-        for sync in ("none", "push", "push+pull"):
-            run(sync.replace("+", "_"), server.url, root, rounds, sync=sync)
+        for sync in modes:
+            run(sync.replace("+", "_"), server.url, root, rounds, sync=sync, per_round=per_round)
 
 
 if __name__ == "__main__":

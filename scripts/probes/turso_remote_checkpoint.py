@@ -4,7 +4,7 @@ stayed at 4 KiB), and every push and pull got slower with it. A checkpoint can b
 its SQL endpoint (``/v2/pipeline``); this shows what it does to the replicas' sync.
 
 Run: .venv/bin/python scripts/probes/turso_remote_checkpoint.py
-Findings (tursodb 0.6.0, pyturso 0.8.3): docs/sync-facts.md, "The remote's WAL".
+Findings (tursodb 0.6.0 and 0.8.0-pre.4, pyturso 0.8.3): docs/sync-facts.md, "The remote's WAL".
 """
 
 from __future__ import annotations
