@@ -196,7 +196,10 @@ class HistoryEntry(models.Model):
         verbose_name_plural = "history entries"
         indexes = [
             models.Index(fields=["space", "-id"], name="history_space_recent"),
-            models.Index(fields=["space", "thought_key"], name="history_space_thought"),
+            # With ``id`` last, one thought's history comes in order from the index: without
+            # it the Turso engine sorted the whole space's history for each (15 ms at 20,000
+            # entries, growing), in every reconciliation of an edit or a delete.
+            models.Index(fields=["space", "thought_key", "id"], name="history_space_thought"),
         ]
 
     def __str__(self) -> str:
