@@ -18,6 +18,7 @@ from django.conf import settings
 from syncops import owner
 from syncops.control import ControlServer
 from syncops.localdb import prepare_local_database
+from syncops.memory import limit_malloc_arenas
 from syncops.quarantine import unmerged_folders
 from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError, all_replicas, replica_for
@@ -26,8 +27,6 @@ from syncops.scheduler import SyncScheduler
 logger = logging.getLogger("syncops")
 
 EVENT_LOG_LIMIT = 1000
-MALLOC_ARENAS = 2  # glibc malloc arenas for the server process (see limit_malloc_arenas)
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 _paused = False  # set by background_sync_paused()
 _started: set[int] = set()
 _served: set[int] = set()
@@ -102,23 +101,6 @@ def ensure_started(replica: Replica, *, serve_control: bool = False) -> None:
             _controls.append(ControlServer(replica.path, lambda op: answer(replica, op)).start())
         except OSError as exc:
             logger.warning("No control channel for %s: %s", replica.path, exc)
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would) unless that is set; True when
-    the cap was applied. The drivers' native threads each grow an arena of their own: from
-    minute 1 to 4 of an offline soak RSS grew 22 MiB with the default, 11 MiB with
-    ``MALLOC_ARENA_MAX=2`` (one run each, on a shared machine), the Python heap staying flat
-    (docs/RELIABILITY.md, "Storage and bounds"). Not glibc: nothing to do."""
-    if os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False
 
 
 def start_server() -> None:

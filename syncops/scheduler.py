@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from syncops.memory import release_free_memory
 from syncops.quarantine import unmerged_folders
 from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError
@@ -41,7 +42,8 @@ class SyncScheduler:
         self.interval = interval
         self.on_event = on_event or (lambda *args: None)
         self.maintain: Callable[[], object] = maintain or (lambda: None)
-        self._next_maintenance = float("-inf")  # time.monotonic(); at the first timer pull
+        self._next_maintenance = float("-inf")  # time.monotonic(); at the first housekeeping
+        self._next_housekeeping = 0.0  # time.monotonic(); at the first turn of the loop
         self._dirty = threading.Event()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -152,18 +154,22 @@ class SyncScheduler:
                 if self.replica.journals:
                     self._pull_requested.set()  # reconcile the journal soon after a push
             if self._pull_requested.is_set() or time.monotonic() >= next_pull:
-                on_timer = time.monotonic() >= next_pull
                 self._pull_requested.clear()
                 ok = self._attempt("pull", self.replica.pull)
                 next_pull = time.monotonic() + (self.interval if ok else self._backoff())
-                if on_timer:
-                    self._housekeeping()
+            if time.monotonic() >= self._next_housekeeping:
+                # On its own clock: under steady writes every pull is one a push asked for,
+                # and the timer's pull never comes.
+                self._next_housekeeping = time.monotonic() + self.interval
+                self._housekeeping()
 
     def _housekeeping(self) -> None:
-        """On the timer: checkpoint whatever WAL is left (pushes only checkpoint a large one),
-        and now and then ``maintain`` (prune what has a retention). Never raises."""
+        """Every ``interval``: checkpoint whatever WAL is left (pushes only checkpoint a large
+        one) and hand the native heap's free pages back to the system; now and then
+        ``maintain`` (prune what has a retention). Never raises."""
         try:
             self.replica.checkpoint()
+            release_free_memory()
             if time.monotonic() >= self._next_maintenance:
                 self._next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
                 self.maintain()

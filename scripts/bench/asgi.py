@@ -1,13 +1,13 @@
 """The ASGI application of a benchmark instance: ``thoughtspace.asgi`` itself, after the
 instance's database was prepared in the same process when ``BENCH_PREPARE_OUT`` is set (one
 Django start per instance instead of two). The result goes to that file as JSON. The malloc
-arenas are capped first, as ``syncops.runtime.start_server`` does for the server alone."""
+arenas are capped first (``syncops.memory``), as the server does when it starts."""
 
 import json
 import os
 from pathlib import Path
 
-from syncops.runtime import limit_malloc_arenas
+from syncops.memory import limit_malloc_arenas
 
 limit_malloc_arenas()  # as the server does, but before preparing spawns the drivers' threads
 

@@ -88,6 +88,43 @@ def test_the_timer_checkpoints_and_runs_maintenance_at_start() -> None:
         scheduler.stop(flush=False)
 
 
+class JournalingReplica(HousekeptReplica):
+    """A replica whose every push asks for a pull (to reconcile its journal), as offline
+    mode's does."""
+
+    journals = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pulls = 0
+        self.timer_checkpoints = 0
+
+    def pull(self) -> bool:
+        self.pulls += 1
+        return False
+
+    def checkpoint(self, *, min_wal_bytes: int = 0) -> bool:
+        self.timer_checkpoints += min_wal_bytes == 0
+        return super().checkpoint(min_wal_bytes=min_wal_bytes)
+
+
+def test_housekeeping_keeps_its_clock_under_steady_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every push asks for a pull, so under steady writes the timer's pull never comes; the
+    checkpoint of whatever WAL is left, and the pruning, must come all the same."""
+    monkeypatch.setattr(scheduler_module, "MIN_PUSH_INTERVAL", 0.05, raising=False)
+    replica = JournalingReplica()
+    scheduler = SyncScheduler(replica, interval=0.3).start()
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:  # a write every 20 ms: a pull after every push
+            scheduler.notify_write()
+            time.sleep(0.02)
+    finally:
+        scheduler.stop(flush=False)
+    assert replica.pulls >= 10
+    assert replica.timer_checkpoints >= 4, replica.timer_checkpoints  # about 2 s / 0.3 s
+
+
 def test_a_failing_maintenance_does_not_stop_the_worker() -> None:
     def broken() -> None:
         raise OSError("disk gone")
