@@ -260,8 +260,17 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         a transaction within a transaction", for good."""
         try:
             self.connection.rollback()
-        except Exception as exc:  # nothing open any more, or the primary is away
-            logger.warning("Rolling back after a failed commit failed too: %s", exc)
+        except Exception as exc:  # nothing open any more, the primary is away, or stuck
+            self._abandon_writer(exc)
+
+    def _abandon_writer(self, exc: BaseException) -> None:
+        """The transaction could not be ended on the driver connection. On the connection
+        every thread writes on (replica mode) it would stay open on the primary and refuse
+        every later write, so the replica drops that connection and the next write opens
+        another: a new stream to the primary, which ends the old one's transaction."""
+        logger.warning("Rolling back a failed transaction failed too: %s", exc)
+        if self.replica.shares_connections and self.holds_write_lock:
+            self.replica.abandon_writer(self.connection, reason=str(exc))
 
     def _rollback(self) -> None:
         self.wrote = False
@@ -270,7 +279,12 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
                 self.owns_transaction() or not self.replica.shares_connections
             ):
                 with self.wrap_database_errors, Database.translated_errors():
-                    self.connection.rollback()
+                    try:
+                        self.connection.rollback()
+                    except Exception as exc:
+                        if not (self.replica.shares_connections and self.holds_write_lock):
+                            raise
+                        self._abandon_writer(exc)  # the transaction ends with the connection
         finally:
             self.release_write_lock()
 

@@ -136,6 +136,16 @@ def translate_error(exc: BaseException) -> Error:
             "back; reads keep working from the local replica. Retry in a few seconds.",
             retry_after=5,
         )
+    if "snapshot not found" in message:
+        # sqld could not yet serve the frames an embedded replica asked for to catch up with
+        # its own write (tursodatabase/libsql#1310): passing, but which statement it broke
+        # is not known, so neither is whether the transaction was applied.
+        return Unavailable(
+            "The primary could not bring this replica up to date just now (libSQL: "
+            '"snapshot not found", which passes within seconds); this write may or may not '
+            "have been applied: read it back, then retry.",
+            retry_after=2,
+        )
     for fragment, error_class in _ERROR_CLASSES:
         if fragment in message:
             return error_class(message)

@@ -164,6 +164,10 @@ class Replica:
         """Whether ``connection`` was opened on the local files as they are now."""
         return self._generations.get(id(connection), self.generation) == self.generation
 
+    def abandon_writer(self, connection: Any, *, reason: str) -> None:
+        """Drop ``connection``, shared by every writer, on which a transaction could not be
+        ended (the caller holds ``write_lock``); only modes that share one do anything."""
+
     def discard(self, connection: Any) -> None:
         self._generations.pop(id(connection), None)
         connection.close()

@@ -88,6 +88,23 @@ class LibsqlReplica(Replica):
         writer = self._sync_connection
         return writer if writer is not None and self.is_current(writer) else None
 
+    def abandon_writer(self, connection: Any, *, reason: str) -> None:
+        # Under write_lock only: pull() takes self.lock first, then write_lock, so taking
+        # self.lock here could deadlock. Every user of the shared connection reads
+        # self._sync_connection under write_lock, or opens it again through _syncer().
+        if connection is None or connection is not self._sync_connection:
+            return
+        self._sync_connection = None
+        try:
+            self.discard(connection)
+        except Exception as exc:  # closing a broken connection may fail as well
+            logger.warning("Closing the abandoned connection to the primary failed: %s", exc)
+        logger.warning(
+            "Dropped the connection writes share with the primary (%s); the next write opens "
+            "another",
+            reason,
+        )
+
     def release(self, connection: Any) -> None:
         if self._release_read_copy(connection) or connection is self._sync_connection:
             return  # the shared connection stays open: other threads write on it

@@ -263,6 +263,19 @@ def test_translate_error_maps_messages_to_pep_249_classes() -> None:
     )
 
 
+def test_a_replica_that_cannot_catch_up_with_its_write_says_what_to_do() -> None:
+    """What sqld answered in the replica-mode soak, now and then, to a forwarded write."""
+    error = database.translate_error(
+        ValueError(
+            'replication error: Replicator client error: status: Unavailable, message: "snapshot'
+            ' not found", details: [], metadata: MetadataMap { headers: {} }'
+        )
+    )
+    assert isinstance(error, database.Unavailable) and error.retry_after > 0
+    assert "may or may not have been applied: read it back" in str(error)
+    assert "MetadataMap" not in str(error)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_deferred_foreign_key_failure_in_autocommit_insert_is_not_swallowed() -> None:
     # The driver drops the error raised when an INSERT ... RETURNING finishes in autocommit:

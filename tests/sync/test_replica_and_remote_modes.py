@@ -178,6 +178,65 @@ print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
 """
 
 
+STUCK_TRANSACTION = """
+from django.contrib.auth.models import User
+from django.db import connection
+from spaces import services
+from spaces.models import Space, Thought
+from syncops.replica import replica_for
+
+replica = replica_for(connection.settings_dict)
+space = Space.objects.get(title="Demo space")
+user = User.objects.get(username="demo")
+services.thought_create(space=space, actor=user, key="before", title="B")  # opens it
+shared = replica._sync_connection
+
+
+class Stuck:
+    # The shared connection as the soak left it after sqld answered "snapshot not found":
+    # the COMMIT failed, and so did the ROLLBACK ("connection has reached an invalid state");
+    # the transaction stays open on the primary.
+    def __getattr__(self, name):
+        return getattr(shared, name)
+
+    def commit(self):
+        raise ValueError("replication error: snapshot not found (injected)")
+
+    def rollback(self):
+        raise ValueError("connection has reached an invalid state, started with Txn (injected)")
+
+
+replica._sync_connection = Stuck()
+try:
+    services.thought_create(space=space, actor=user, key="lost", title="L")
+except Exception as exc:
+    print("FIRST", type(exc).__name__, exc)
+for attempt in range(3):
+    try:
+        services.thought_create(space=space, actor=user, key=f"after{attempt}", title="A")
+        print("WROTE", attempt)
+    except Exception as exc:
+        print("FAILED", attempt, type(exc).__name__, exc)
+print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
+"""
+
+
+def test_a_transaction_that_cannot_be_ended_does_not_poison_the_shared_connection(
+    sqld_server: Server, tmp_path: Path
+):
+    """In the replica-mode soak, a COMMIT and then the ROLLBACK failed on the connection all
+    of the process's writes share, the transaction stayed open on the primary, and 5,000
+    later writes failed with "cannot start a transaction within a transaction". The
+    connection is dropped instead, and the next write opens another."""
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    prepare_database(a)
+    output = manage(a, "shell", "--no-imports", "-c", STUCK_TRANSACTION)
+    assert "FIRST OperationalError" in output, output
+    assert "WROTE 0" in output, output
+    found = output.split("KEYS", 1)[1]
+    assert all(f"'after{n}'" in found for n in range(3)) and "'lost'" not in found, output
+
+
 def test_a_failed_commit_does_not_leave_the_shared_connection_in_a_transaction(
     sqld_server: Server, tmp_path: Path
 ):
