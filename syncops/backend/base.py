@@ -261,16 +261,19 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         try:
             self.connection.rollback()
         except Exception as exc:  # nothing open any more, the primary is away, or stuck
-            self._abandon_writer(exc)
+            logger.warning("Rolling back after a failed commit failed too: %s", exc)
+        # Even a ROLLBACK that returns can leave libSQL's forwarding connection "in an
+        # invalid state, started with Txn" with the transaction open on the primary (the
+        # replica-mode soak): a shared connection whose COMMIT failed is not trusted again.
+        self.abandon_writer("a COMMIT failed on it")
 
-    def _abandon_writer(self, exc: BaseException) -> None:
-        """The transaction could not be ended on the driver connection. On the connection
-        every thread writes on (replica mode) it would stay open on the primary and refuse
-        every later write, so the replica drops that connection and the next write opens
-        another: a new stream to the primary, which ends the old one's transaction."""
-        logger.warning("Rolling back a failed transaction failed too: %s", exc)
+    def abandon_writer(self, reason: str) -> None:
+        """On the connection every thread writes on (replica mode), a transaction that could
+        not be ended stays open on the primary and refuses every later write: the replica
+        drops that connection and the next write opens another, a new stream to the primary,
+        which ends the old one's transaction. Only while this wrapper holds the write lock."""
         if self.replica.shares_connections and self.holds_write_lock:
-            self.replica.abandon_writer(self.connection, reason=str(exc))
+            self.replica.abandon_writer(self.connection, reason=reason)
 
     def _rollback(self) -> None:
         self.wrote = False
@@ -284,7 +287,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
                     except Exception as exc:
                         if not (self.replica.shares_connections and self.holds_write_lock):
                             raise
-                        self._abandon_writer(exc)  # the transaction ends with the connection
+                        self.abandon_writer(f"a ROLLBACK failed on it: {exc}")
         finally:
             self.release_write_lock()
 
@@ -309,6 +312,11 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         return str(self.settings_dict["NAME"]) == ":memory:"
 
 
+# What libSQL answers on a forwarding connection whose transaction could not be ended.
+_STUCK_WRITER = (
+    "connection has reached an invalid state",
+    "cannot start a transaction within a transaction",
+)
 # Statements that change rows; in autocommit they are run in an explicit transaction.
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
 # Statements after which the replica has something to sync.
@@ -381,6 +389,14 @@ class CursorWrapper:
         return self._wait_for_lock(write)
 
     def _run(self, sql: str, args: list[Any]) -> Any:
+        try:
+            return self._run_statement(sql, args)
+        except Exception as exc:
+            if any(fragment in str(exc) for fragment in _STUCK_WRITER):
+                self.wrapper.abandon_writer(str(exc))  # this write fails; the next one works
+            raise
+
+    def _run_statement(self, sql: str, args: list[Any]) -> Any:
         connection = self.wrapper.connection
         self._rows = None
         changes = bool(_CHANGE.match(sql))
