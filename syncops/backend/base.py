@@ -73,6 +73,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         self.implicit_transactions = False
         self.wrote = False  # whether the open transaction changed anything
         self.holds_write_lock = False
+        self.writer_in_doubt = False  # a forwarded statement failed in this transaction
         self.reader: Any = None  # the read connection, while a write runs on the replica's
 
     @property
@@ -223,6 +224,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             self.connection = self.replica.connect()
 
     def release_write_lock(self) -> None:
+        self.writer_in_doubt = False
         if self.holds_write_lock:
             self.holds_write_lock = False
             if self.reader is not None:
@@ -278,7 +280,9 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
     def _rollback(self) -> None:
         self.wrote = False
         try:
-            if self.connection is not None and (
+            if self.writer_in_doubt:  # its transaction ends with the connection
+                self.abandon_writer("a statement's replication failed on it")
+            elif self.connection is not None and (
                 self.owns_transaction() or not self.replica.shares_connections
             ):
                 with self.wrap_database_errors, Database.translated_errors():
@@ -392,8 +396,13 @@ class CursorWrapper:
         try:
             return self._run_statement(sql, args)
         except Exception as exc:
-            if any(fragment in str(exc) for fragment in _STUCK_WRITER):
-                self.wrapper.abandon_writer(str(exc))  # this write fails; the next one works
+            driver_message = str(exc.__cause__ or exc)  # as the driver said it
+            if any(fragment in driver_message for fragment in _STUCK_WRITER):
+                self.wrapper.abandon_writer(driver_message)  # this write fails; the next works
+            elif "replication error" in driver_message:
+                # A statement forwarded to the primary, then the replica's catch-up failed:
+                # the ROLLBACK that follows may return and leave the transaction open.
+                self.wrapper.writer_in_doubt = True
             raise
 
     def _run_statement(self, sql: str, args: list[Any]) -> Any:

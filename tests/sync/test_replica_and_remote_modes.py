@@ -194,15 +194,36 @@ services.thought_create(space=space, actor=user, key="before", title="B")  # ope
 shared = replica._sync_connection
 
 
+class FailingCursor:
+    # A statement that reached the primary, then the replica's catch-up failed.
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def __getattr__(self, name):
+        return getattr(self.cursor, name)
+
+    def execute(self, sql, *args):
+        result = self.cursor.execute(sql, *args)
+        if sql.startswith('INSERT INTO "spaces_thought"'):
+            raise ValueError("replication error: snapshot not found (injected)")
+        return result
+
+
 class Stuck:
-    # The shared connection as the soak left it after sqld answered "snapshot not found":
-    # the COMMIT failed, and so did the ROLLBACK ("connection has reached an invalid state");
-    # the transaction stays open on the primary.
+    # The shared connection as the soak left it after sqld answered "snapshot not found" to
+    # the COMMIT (FAIL_AT == "commit") or to a statement: the ROLLBACK returns (or fails),
+    # and the transaction stays open on the primary.
     def __getattr__(self, name):
         return getattr(shared, name)
 
+    def cursor(self):
+        cursor = shared.cursor()
+        return FailingCursor(cursor) if FAIL_AT == "statement" else cursor
+
     def commit(self):
-        raise ValueError("replication error: snapshot not found (injected)")
+        if FAIL_AT == "commit":
+            raise ValueError("replication error: snapshot not found (injected)")
+        return shared.commit()
 
     def rollback(self):
         if ROLLBACK_RAISES:
@@ -225,9 +246,11 @@ print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
 """
 
 
-@pytest.mark.parametrize("rollback_raises", [False, True])
+@pytest.mark.parametrize(
+    ("fail_at", "rollback_raises"), [("commit", False), ("commit", True), ("statement", False)]
+)
 def test_a_transaction_that_cannot_be_ended_does_not_poison_the_shared_connection(
-    sqld_server: Server, tmp_path: Path, rollback_raises: bool
+    sqld_server: Server, tmp_path: Path, fail_at: str, rollback_raises: bool
 ):
     """In the replica-mode soak, a COMMIT and then the ROLLBACK failed on the connection all
     of the process's writes share, the transaction stayed open on the primary, and 5,000
@@ -235,7 +258,7 @@ def test_a_transaction_that_cannot_be_ended_does_not_poison_the_shared_connectio
     connection is dropped instead, and the next write opens another."""
     a = sync_env(tmp_path, "a", "replica", sqld_server.url)
     prepare_database(a)
-    script = f"ROLLBACK_RAISES = {rollback_raises}\n" + STUCK_TRANSACTION
+    script = f"ROLLBACK_RAISES = {rollback_raises}\nFAIL_AT = {fail_at!r}\n" + STUCK_TRANSACTION
     output = manage(a, "shell", "--no-imports", "-c", script)
     assert "FIRST OperationalError" in output, output
     assert "WROTE 0" in output, output
