@@ -197,7 +197,7 @@ def server_warnings(inst: Instance, keep: int = 10) -> dict[str, Any]:
         found += [
             line.strip()
             for line in log.read_text(errors="replace").splitlines()
-            if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line)
+            if re.search(r"(WARNING|ERROR|CRITICAL)\b", line)  # (the drivers' are coloured)
         ]
     return {"count": len(found), "first": found[:keep], "last": found[-keep:]}
 
@@ -310,10 +310,11 @@ def markdown(results: dict[str, Any], plot_rel: str) -> str:
         if heap:
             lines.append(f"- first minute: `{heap[0].lstrip('- ')}`")
             lines.append(f"- last: `{heap[-1].lstrip('- ')}`")
-        warnings = result.get("server_warnings", {"count": 0, "last": []})
-        lines.append(f"- the server logged {warnings['count']} warnings and errors")
-        for line in warnings["last"][-3:]:
-            lines.append(f"  - `{line[:300]}`")
+        warnings = result.get("server_warnings")
+        if warnings is not None:
+            lines.append(f"- the server logged {warnings['count']} warnings and errors")
+            for line in warnings["last"][-3:]:
+                lines.append(f"  - `{line[:300]}`")
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
