@@ -73,7 +73,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         self.implicit_transactions = False
         self.wrote = False  # whether the open transaction changed anything
         self.holds_write_lock = False
-        self.writer_in_doubt = False  # a forwarded statement failed in this transaction
+        self.writer_in_doubt = False  # a statement failed so that the writer may be stuck
         self.reader: Any = None  # the read connection, while a write runs on the replica's
 
     @property
@@ -224,7 +224,9 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             self.connection = self.replica.connect()
 
     def release_write_lock(self) -> None:
-        self.writer_in_doubt = False
+        if self.writer_in_doubt:  # its transaction ends with the connection
+            self.abandon_writer("a statement failed on it in a way that may leave it stuck")
+            self.writer_in_doubt = False
         if self.holds_write_lock:
             self.holds_write_lock = False
             if self.reader is not None:
@@ -280,8 +282,8 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
     def _rollback(self) -> None:
         self.wrote = False
         try:
-            if self.writer_in_doubt:  # its transaction ends with the connection
-                self.abandon_writer("a statement's replication failed on it")
+            if self.writer_in_doubt and self.replica.shares_connections:
+                pass  # dropped with its transaction when the write lock is released
             elif self.connection is not None and (
                 self.owns_transaction() or not self.replica.shares_connections
             ):
@@ -397,11 +399,12 @@ class CursorWrapper:
             return self._run_statement(sql, args)
         except Exception as exc:
             driver_message = str(exc.__cause__ or exc)  # as the driver said it
-            if any(fragment in driver_message for fragment in _STUCK_WRITER):
-                self.wrapper.abandon_writer(driver_message)  # this write fails; the next works
-            elif "replication error" in driver_message:
-                # A statement forwarded to the primary, then the replica's catch-up failed:
-                # the ROLLBACK that follows may return and leave the transaction open.
+            # Stuck already, or a statement forwarded to the primary whose catch-up failed
+            # (the ROLLBACK that follows may return and leave the transaction open): the
+            # connection is dropped when this write lets go of it; the next write works.
+            if "replication error" in driver_message or any(
+                fragment in driver_message for fragment in _STUCK_WRITER
+            ):
                 self.wrapper.writer_in_doubt = True
             raise
 

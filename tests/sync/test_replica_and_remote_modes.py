@@ -205,6 +205,8 @@ class FailingCursor:
     def execute(self, sql, *args):
         result = self.cursor.execute(sql, *args)
         if sql.startswith('INSERT INTO "spaces_thought"'):
+            if FAIL_AT == "invalid":
+                raise ValueError("connection has reached an invalid state, started with Txn")
             raise ValueError("replication error: snapshot not found (injected)")
         return result
 
@@ -218,7 +220,7 @@ class Stuck:
 
     def cursor(self):
         cursor = shared.cursor()
-        return FailingCursor(cursor) if FAIL_AT == "statement" else cursor
+        return FailingCursor(cursor) if FAIL_AT in ("statement", "invalid") else cursor
 
     def commit(self):
         if FAIL_AT == "commit":
@@ -247,7 +249,8 @@ print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
 
 
 @pytest.mark.parametrize(
-    ("fail_at", "rollback_raises"), [("commit", False), ("commit", True), ("statement", False)]
+    ("fail_at", "rollback_raises"),
+    [("commit", False), ("commit", True), ("statement", False), ("invalid", False)],
 )
 def test_a_transaction_that_cannot_be_ended_does_not_poison_the_shared_connection(
     sqld_server: Server, tmp_path: Path, fail_at: str, rollback_raises: bool
