@@ -37,10 +37,10 @@ class Role(models.TextChoices):
 
 # SPACE_ORDER_NOTE: a space's thoughts, links and history are read in their model's order
 # from one composite index that starts with the space; the foreign key to the space has no
-# index of its own. Given a one-column index on the space, the Turso engine's planner picks it
-# and sorts every row of the space instead (`scripts/probes/turso_planner.py`: 11 ms against
-# 0.3 ms for the first page of 7,000 thoughts, 35 ms against 0.2 ms for a space's recent
-# history), which made every list, and reconciling every edit, slower as the space grew.
+# index of its own. Given an older one-column index on the space, the Turso engine's planner
+# picked it and sorted every row of the space instead (docs/sync-facts.md, "The planner":
+# 18.8 ms against 0.09 ms for a space's recent history at 20,000 entries), which made every
+# list, and reconciling every edit, slower as the space grew.
 
 
 class Space(models.Model):
