@@ -141,7 +141,8 @@ def test_writes_syncs_and_reads_of_one_replica_file_keep_it_intact(
     assert reader.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
-FAILED_COMMIT = """
+# A replica-mode shell script's start: one write opens the connection all writers share.
+SHARED_CONNECTION = """
 from django.contrib.auth.models import User
 from django.db import connection
 from spaces import services
@@ -153,7 +154,11 @@ space = Space.objects.get(title="Demo space")
 user = User.objects.get(username="demo")
 services.thought_create(space=space, actor=user, key="before", title="B")  # opens it
 shared = replica._sync_connection
+"""
 
+FAILED_COMMIT = (
+    SHARED_CONNECTION
+    + """
 
 class CommitFailsOnce:
     # The shared connection, whose next COMMIT fails as one did when sqld answered "snapshot
@@ -178,21 +183,12 @@ except Exception as exc:
 services.thought_create(space=space, actor=user, key="after", title="A")
 print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
 """
+)
 
 
-STUCK_TRANSACTION = """
-from django.contrib.auth.models import User
-from django.db import connection
-from spaces import services
-from spaces.models import Space, Thought
-from syncops.replica import replica_for
-
-replica = replica_for(connection.settings_dict)
-space = Space.objects.get(title="Demo space")
-user = User.objects.get(username="demo")
-services.thought_create(space=space, actor=user, key="before", title="B")  # opens it
-shared = replica._sync_connection
-
+STUCK_TRANSACTION = (
+    SHARED_CONNECTION
+    + """
 
 class FailingCursor:
     # A statement that reached the primary, then the replica's catch-up failed.
@@ -246,6 +242,7 @@ for attempt in range(3):
         print("FAILED", attempt, type(exc).__name__, exc)
 print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
 """
+)
 
 
 @pytest.mark.parametrize(
