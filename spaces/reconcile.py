@@ -531,9 +531,11 @@ def _node_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     thought = Thought.objects.filter(pk=before["id"]).first()
     if thought is None:
         outcome.confirmed += 1
-        # The delete won: changes made elsewhere to the same version were lost with it.
+        # The delete won: the changes it had not seen, made from the version it deleted or
+        # from a later one, were lost with it.
+        unseen = before["version"]
         for entry in _entries(space, before["key"], before["id"]):
-            if entry.action == Action.NODE_UPDATED and entry.base_version == before["version"]:
+            if entry.action == Action.NODE_UPDATED and (entry.base_version or 0) >= unseen:
                 _conflict(
                     entry.pk,
                     _payload_of(entry),

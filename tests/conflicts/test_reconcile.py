@@ -177,6 +177,20 @@ def test_the_winner_records_a_later_version_it_overwrote(space, owner):
     }
 
 
+def test_a_delete_that_won_records_every_later_change_it_had_not_seen(space, owner):
+    """Elsewhere, version 1 was changed twice (v2, then a v3 with the same title); our delete
+    of version 1 won. Both changes are lost with it, so both are conflicts (the fault suite
+    found the second one missing)."""
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    v1 = thought.snapshot()
+    services.thought_delete(thought=thought, actor=owner)
+    journal(latest())
+    second = _update_elsewhere(space, thought, base=v1, title="Theirs", actor="edgar")
+    third = _update_elsewhere(space, thought, base=second.after, title="Theirs", actor="edgar")
+    assert reconcile.reconcile().conflicts == ["edit_of_deleted", "edit_of_deleted"]
+    assert set(Conflict.objects.values_list("id", flat=True)) == {second.id, third.id}
+
+
 def test_a_change_that_changed_nothing_is_no_conflict(space, owner):
     thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
     v1 = thought.snapshot()
