@@ -47,9 +47,12 @@ def agent_session_end(*, session: AgentSession) -> AgentSession:
     return session
 
 
-def agent_session_for_request(*, token: ApiToken, header: str | None) -> AgentSession | None:
-    """The session a token's request belongs to, touched; a new one when there is none, or
-    None when the database refuses writes now (a read goes on without one).
+def agent_session_for_request(
+    *, token: ApiToken, header: str | None, start: bool = True
+) -> AgentSession | None:
+    """The session a token's request belongs to, touched; a new one when there is none and
+    ``start`` (a change: reads and read-only tokens never start one, so they cannot fill
+    the table), or None when the database refuses writes now (a read goes on without one).
 
     ``X-Agent-Session`` may carry a session id (as answered in that header) or the agent's
     own label; without it the token's latest active session is used. Ended or expired
@@ -67,6 +70,8 @@ def agent_session_for_request(*, token: ApiToken, header: str | None) -> AgentSe
         session = active.order_by("-last_seen_at").first()
         label = ""
     if session is None:
+        if not start:
+            return None
         try:
             session = agent_session_create(token=token, label=label)
         except OperationalError:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.db import DataError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, NinjaAPI, Query, Schema, Status
-from ninja.errors import AuthenticationError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.errors import AuthenticationError, HttpError
+from ninja.pagination import paginate
 
 from spaces import conflicts, proposals, search, selectors
 from spaces.api_agents import router as agents_router
@@ -33,8 +33,10 @@ from spaces.schemas import (
     ConflictOut,
     Error,
     HistoryOut,
+    JsonObjects,
     LinkIn,
     LinkOut,
+    Pagination,
     ProposalOut,
     RelatedOut,
     SearchOut,
@@ -59,6 +61,7 @@ api = NinjaAPI(
         "Send `X-Agent-Session` to group your calls; the agent guide is at /agents/."
     ),
     auth=API_AUTH,
+    parser=JsonObjects(),
     urls_namespace="api",
 )
 
@@ -144,7 +147,7 @@ def _with_role(space: Any, user: Any) -> Any:
 
 
 @api.get("/spaces", response=list[SpaceOut], tags=["spaces"], summary="List your spaces")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_spaces(request: HttpRequest) -> Any:
     """Spaces you own or were shared with you, most recently changed first."""
     return selectors.space_list(user=request.user)
@@ -209,7 +212,7 @@ def share_space(request: HttpRequest, space_id: str, payload: ShareIn) -> Any:
 
 
 @api.get("/spaces/{space_id}/thoughts", response=list[ThoughtOut], tags=["thoughts"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_thoughts(request: HttpRequest, space_id: str) -> Any:
     """The space's thoughts ordered by position, then key."""
     return selectors.thought_list(space=_space(request, space_id))
@@ -300,7 +303,7 @@ def delete_thought(request: HttpRequest, space_id: str, node_key: str) -> Any:
 
 
 @api.get("/spaces/{space_id}/links", response=list[LinkOut], tags=["links"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_links(request: HttpRequest, space_id: str) -> Any:
     """The space's links, each with its `id`, `source` and `target` keys and `label`."""
     return selectors.link_list(space=_space(request, space_id))
@@ -331,7 +334,7 @@ def delete_link(request: HttpRequest, space_id: str, link_id: str) -> Any:
 
 
 @api.get("/spaces/{space_id}/history", response=list[HistoryOut], tags=["history"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_history(request: HttpRequest, space_id: str) -> Any:
     """Every change to the space, newest first, with the state before and after, who made it
     and, for an agent's change, its agent session and proposal."""
@@ -342,7 +345,7 @@ def list_history(request: HttpRequest, space_id: str) -> Any:
 
 
 @api.get("/spaces/{space_id}/conflicts", response=list[ConflictOut], tags=["conflicts"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_conflicts(request: HttpRequest, space_id: str, status: str = "open") -> Any:
     """Writes that lost to a concurrent write on another replica (last push wins), kept with
     the version that won. `status`: `open` (the default), `restored`, `dismissed` or `all`."""
@@ -427,6 +430,14 @@ api.add_router("/", agents_router)
 # --- errors ------------------------------------------------------------------------------
 
 
+def unknown_endpoint(request: HttpRequest) -> HttpResponse:
+    """Any /api/ path no endpoint serves."""
+    return JsonResponse(
+        {"detail": f"No endpoint at {request.path}: the endpoints are listed at /api/docs."},
+        status=404,
+    )
+
+
 @api.exception_handler(Proposed)
 def proposed(request: HttpRequest, exc: Proposed) -> HttpResponse:
     body = ProposalOut.from_orm(exc.proposal).model_dump(mode="json")
@@ -438,6 +449,22 @@ def proposed(request: HttpRequest, exc: Proposed) -> HttpResponse:
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message}, status=exc.status)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja's own refusals; a body the parser refused keeps the parser's message."""
+    if isinstance(exc.__cause__, ServiceError):
+        return service_error(request, exc.__cause__)
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(DataError)
+def unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """A value the database cannot store (the input checks missed it): the input's fault."""
+    return api.create_response(
+        request, {"detail": f"This input cannot be stored: {exc}"}, status=422
+    )
 
 
 @api.exception_handler(OperationalError)

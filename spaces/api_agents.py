@@ -5,11 +5,19 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from spaces import agents, proposals, selectors
 from spaces.errors import Forbidden
-from spaces.schemas import AgentSessionIn, AgentSessionOut, Error, ProposalOut, RejectIn
+from spaces.models import ApiToken
+from spaces.schemas import (
+    AgentSessionIn,
+    AgentSessionOut,
+    Error,
+    Pagination,
+    ProposalOut,
+    RejectIn,
+)
 
 router = Router()
 ERRORS = {401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
@@ -26,7 +34,7 @@ def _token(request: HttpRequest) -> Any:
 
 
 @router.get("/proposals", response=list[ProposalOut], tags=["proposals"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_proposals(
     request: HttpRequest, status: StatusFilter | None = None, space_id: str | None = None
 ) -> Any:
@@ -85,7 +93,7 @@ def _require_token(request: HttpRequest) -> Any:
 
 
 @router.get("/agent-sessions", response=list[AgentSessionOut], tags=["agent sessions"])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_agent_sessions(request: HttpRequest) -> Any:
     """Your agents' sessions, newest first."""
     return request.user.agent_sessions.select_related("token__user")  # type: ignore[union-attr]
@@ -97,10 +105,13 @@ def list_agent_sessions(request: HttpRequest) -> Any:
     tags=["agent sessions"],
 )
 def start_agent_session(request: HttpRequest, payload: AgentSessionIn) -> Any:
-    """Start a session explicitly (optional: a token's first call starts one). Send its `id`
+    """Start a session explicitly (optional: a token's first change starts one). Send its `id`
     as `X-Agent-Session` on later calls; every answer to a token names its session there."""
+    token = _require_token(request)
+    if token.mode == ApiToken.Mode.READ:
+        raise Forbidden("A read-only token makes no changes, so it has no agent sessions.")
     session = agents.agent_session_start(
-        token=_require_token(request),
+        token=token,
         current=getattr(request, "agent_session", None),
         label=payload.label,
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from spaces.agents import agent_session_for_request
+from spaces.models import ApiToken
 from spaces.services import token_authenticate
 
 AGENT_SESSION_HEADER = "X-Agent-Session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class BearerToken(HttpBearer):
@@ -24,9 +26,22 @@ class BearerToken(HttpBearer):
         request.user = api_token.user
         request.api_token = api_token  # type: ignore[attr-defined]
         request.agent_session = agent_session_for_request(  # type: ignore[attr-defined]
-            token=api_token, header=request.headers.get(AGENT_SESSION_HEADER)
+            token=api_token,
+            header=request.headers.get(AGENT_SESSION_HEADER),
+            start=request.method not in SAFE_METHODS and api_token.mode != ApiToken.Mode.READ,
         )
         return api_token.user
 
 
-API_AUTH = [BearerToken(), django_auth]
+class BrowserSession(SessionAuth):
+    """The login session of the pages, with Django's CSRF check. A request without a
+    logged-in session is unauthenticated (401): the CSRF check guards a session, and an
+    anonymous request has none to abuse."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+
+API_AUTH = [BearerToken(), BrowserSession()]

@@ -351,7 +351,7 @@ class ApiToken(models.Model):
 class AgentSession(models.Model):
     """One run of an agent: groups its calls, proposals and changes.
 
-    Named by the ``X-Agent-Session`` header or created on the token's first call; it ends
+    Named by the ``X-Agent-Session`` header or created by the token's first change; it ends
     when the agent deletes it or after ``AGENT_SESSION_IDLE_TIMEOUT`` without a call.
     """
 

@@ -2,13 +2,78 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 from ninja import Field, Schema
+from ninja.conf import settings as ninja_settings
+from ninja.pagination import LimitOffsetPagination
+from ninja.parser import Parser
 
+from spaces.errors import InvalidInput, ServiceError
 from spaces.models import BODY_MAX, KEY_PATTERN, KIND_MAX, LABEL_MAX, TITLE_MAX
 from spaces.presentation import field_changes
+
+POSITION_MIN, POSITION_MAX = -(2**31), 2**31 - 1  # what services accept
+OFFSET_MAX = 2**62  # any offset the database can take; far beyond any list
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class JsonObjects(Parser):
+    """Every request body is a JSON object, and no text in it or in the query string holds
+    a NUL character (as Django's form fields refuse it): checked here once, for every
+    endpoint, before a schema reads anything (a schema given a JSON string would read the
+    string's own methods as fields: ``"abc".title``)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            kind = "an array" if isinstance(data, list) else json.dumps(data)[:40]
+            raise InvalidInput(f"The request body must be a JSON object, not {kind}.")
+        _refuse_nul(data, "body")
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        for name, values in data.lists():
+            _refuse_nul(values, name)
+        return super().parse_querydict(data, list_fields, request)
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(
+                f"{where} holds a NUL character (\\u0000), which text cannot contain.",
+                field=where,
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, key if where == "body" else f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item, where)
+
+
+class Pagination(LimitOffsetPagination):
+    """ninja's limit and offset, with an offset the database can take (2**63 overflows)."""
+
+    class Input(Schema):
+        limit: int = Field(
+            ninja_settings.PAGINATION_PER_PAGE, ge=1, le=ninja_settings.PAGINATION_MAX_LIMIT
+        )
+        offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
 class Error(Schema):
@@ -45,7 +110,7 @@ class ThoughtIn(Schema):
     kind: str = Field("note", max_length=KIND_MAX)
     metadata: dict[str, Any] = Field(default_factory=dict, description="A JSON object, ≤ 16 KiB.")
     parent: str | None = Field(None, description="Key of the parent thought, if any.")
-    position: int = 0
+    position: int = Field(0, strict=True, ge=POSITION_MIN, le=POSITION_MAX)
 
 
 class ThoughtPatch(Schema):
@@ -56,7 +121,7 @@ class ThoughtPatch(Schema):
     kind: str | None = Field(None, max_length=KIND_MAX)
     metadata: dict[str, Any] | None = None
     parent: str | None = Field(None, description="Key of the new parent; null to detach.")
-    position: int | None = None
+    position: int | None = Field(None, strict=True, ge=POSITION_MIN, le=POSITION_MAX)
 
 
 class ThoughtOut(Schema):

@@ -47,11 +47,15 @@ def _nearest(
         sql = (
             f"SELECT thought_id, vector_distance_cos(vector, %s) AS distance FROM {table} "
             "WHERE space_id = %s AND embedder = %s AND thought_id != %s "
-            "ORDER BY distance, thought_id LIMIT %s"
+            "ORDER BY distance IS NULL, distance, thought_id LIMIT %s"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [to_blob(vector), space_id, key, exclude or "", limit])
-            return [(pk, 1.0 - float(distance)) for pk, distance in cursor.fetchall()]
+            # A zero vector (text without a word) has no direction: NULL distance, no likeness.
+            return [
+                (pk, 0.0 if distance is None else 1.0 - float(distance))
+                for pk, distance in cursor.fetchall()
+            ]
     rows = (
         ThoughtEmbedding.objects.filter(space_id=space_id, embedder=key)
         .exclude(thought_id=exclude or "")

@@ -1,9 +1,9 @@
 """URL routes: the admin, the JSON API under /api/, and the HTML pages."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from spaces.api import api
+from spaces.api import api, unknown_endpoint
 from syncops.api import router as sync_router
 
 api.add_router("/sync", sync_router)
@@ -11,5 +11,6 @@ api.add_router("/sync", sync_router)
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    re_path(r"^api/", unknown_endpoint),  # JSON, not the HTML 404 page
     path("", include("spaces.urls")),
 ]

@@ -1,5 +1,6 @@
-"""Agent sessions: created on first use or named by X-Agent-Session, touched at most once a
-minute, ended with DELETE or by expiry, and credited in history."""
+"""Agent sessions: started by a token's first change (or explicitly) or named by
+X-Agent-Session, joined by reads, touched at most once a minute, ended with DELETE or by
+expiry, and credited in history."""
 
 from __future__ import annotations
 
@@ -23,11 +24,22 @@ def session_updates(queries: CaptureQueriesContext) -> int:
     )
 
 
-def test_a_tokens_first_call_starts_a_session_named_in_the_answer(agent_as, owner, space):
-    response = agent_as(owner).get("/api/spaces")
+def change(client, space, key: str = "a", **headers: str):
+    """A change through the API (what starts a session)."""
+    url = f"/api/spaces/{space.pk}/thoughts"
+    response = client.post(url, {"key": key, "title": key}, **headers)
+    assert response.status_code in (201, 202), response.content
+    return response
+
+
+def test_a_tokens_first_change_starts_a_session_named_in_the_answer(agent_as, owner, space):
+    client = agent_as(owner)
+    assert "X-Agent-Session" not in client.get("/api/spaces")  # a read starts none
+    response = change(client, space)
     session = AgentSession.objects.get()
     assert response["X-Agent-Session"] == session.pk
     assert session.user == owner and session.status == "active"
+    assert client.get("/api/spaces")["X-Agent-Session"] == session.pk  # reads join it
 
 
 def test_browsers_get_no_session(owner, space):
@@ -39,19 +51,30 @@ def test_browsers_get_no_session(owner, space):
 
 def test_calls_without_the_header_reuse_the_tokens_active_session(agent_as, owner, space):
     client = agent_as(owner)
-    first = client.get("/api/spaces")["X-Agent-Session"]
-    assert client.get("/api/spaces")["X-Agent-Session"] == first
+    first = change(client, space, "a")["X-Agent-Session"]
+    assert change(client, space, "b")["X-Agent-Session"] == first
     assert AgentSession.objects.count() == 1
 
 
 def test_a_label_in_the_header_groups_calls_into_its_own_session(agent_as, owner, space):
     client = agent_as(owner)
-    a = client.get("/api/spaces", **{"X-Agent-Session": "run-a"})["X-Agent-Session"]
-    b = client.get("/api/spaces", **{"X-Agent-Session": "run-b"})["X-Agent-Session"]
+    a = change(client, space, "a", **{"X-Agent-Session": "run-a"})["X-Agent-Session"]
+    b = change(client, space, "b", **{"X-Agent-Session": "run-b"})["X-Agent-Session"]
     assert a != b
     assert client.get("/api/spaces", **{"X-Agent-Session": "run-a"})["X-Agent-Session"] == a
     assert client.get("/api/spaces", **{"X-Agent-Session": a})["X-Agent-Session"] == a
     assert AgentSession.objects.get(pk=a).label == "run-a"
+
+
+def test_reads_and_read_only_tokens_start_no_session(agent_as, owner, space):
+    """A session row per read (one per new label) would let any token fill the table."""
+    client = agent_as(owner)
+    for number in range(3):
+        response = client.get("/api/spaces", **{"X-Agent-Session": f"label {number}"})
+        assert "X-Agent-Session" not in response
+    reader = agent_as(owner, "read")
+    assert reader.post("/api/agent-sessions", {"label": "mine"}).status_code == 403
+    assert not AgentSession.objects.exists()
 
 
 def test_touches_write_at_most_once_a_minute(agent_as, owner, space):
@@ -77,20 +100,21 @@ def test_delete_ends_the_session_and_the_next_call_starts_another(agent_as, owne
     session_id = client.post("/api/agent-sessions", {"label": "once"}).json()["id"]
     response = client.delete(f"/api/agent-sessions/{session_id}")
     assert response.status_code == 200 and response.json()["status"] == "ended"
-    later = client.get("/api/spaces", **{"X-Agent-Session": session_id})["X-Agent-Session"]
+    later = change(client, space, **{"X-Agent-Session": session_id})["X-Agent-Session"]
     assert later != session_id
 
 
 def test_an_idle_session_expires(agent_as, owner, space):
     client = agent_as(owner)
-    first = client.get("/api/spaces")["X-Agent-Session"]
+    first = change(client, space, "a")["X-Agent-Session"]
     AgentSession.objects.update(last_seen_at=timezone.now() - timedelta(hours=1))
     assert AgentSession.objects.get(pk=first).status == "expired"
-    assert client.get("/api/spaces")["X-Agent-Session"] != first
+    assert "X-Agent-Session" not in client.get("/api/spaces")  # nothing active to join
+    assert change(client, space, "b")["X-Agent-Session"] != first
 
 
 def test_another_users_session_cannot_be_ended(agent_as, owner, editor, space):
-    session_id = agent_as(owner).get("/api/spaces")["X-Agent-Session"]
+    session_id = change(agent_as(owner), space)["X-Agent-Session"]
     assert agent_as(editor).delete(f"/api/agent-sessions/{session_id}").status_code == 404
     assert AgentSession.objects.get(pk=session_id).ended_at is None
 
