@@ -6,6 +6,8 @@ class SpacesConfig(AppConfig):
     verbose_name = "Thought spaces"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
         from spaces import indexing, live, reconcile
         from spaces.events import change_committed
         from spaces.models import HistoryEntry
@@ -13,6 +15,7 @@ class SpacesConfig(AppConfig):
 
         # Live updates: each committed change goes to the open pages of its space.
         change_committed.connect(live.relay_change, dispatch_uid="spaces.live.relay_change")
+        user_logged_out.connect(live.session_ended, dispatch_uid="spaces.live.session_ended")
         # How each of the domain's tables reconciles a write lost to another replica.
         reconcile.register_policies()
         # Embeddings for search: created and edited thoughts, embedded in the background.

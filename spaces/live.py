@@ -8,6 +8,7 @@ an event is published only after its transaction commits, never for rolled-back 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -31,6 +32,39 @@ PUBLISH_TIMEOUT = 2.0  # seconds
 def group_name(space_id: str) -> str:
     """The channel group of a space's open pages and clients."""
     return f"space.{space_id}"
+
+
+# Sockets opened with a credential are in its group; revoking it closes them at once.
+REVOKED_TYPE = "credential.revoked"  # handled by SpaceConsumer.credential_revoked
+
+
+def token_group(token_id: str) -> str:
+    return f"auth.token.{token_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The group of a login session's sockets, named by a digest (the key is a secret)."""
+    return f"auth.session.{hashlib.sha256(session_key.encode()).hexdigest()[:40]}"
+
+
+def close_sockets(group: str) -> None:
+    """Close every open socket of a credential that no longer holds (a revoked token, an
+    ended login session), on this instance or any other sharing the channel layer."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(_publish)(layer, group, {"type": REVOKED_TYPE})
+    except Exception:
+        # The sockets still check their credential again within CREDENTIAL_RECHECK seconds.
+        logger.exception("Could not close the sockets of %s", group)
+
+
+def session_ended(sender: Any = None, *, request: Any = None, **kwargs: Any) -> None:
+    """``user_logged_out``: the session's sockets close with it."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        close_sockets(session_group(session_key))
 
 
 def relay_change(sender: Any = None, *, event: dict[str, Any], **kwargs: Any) -> None:

@@ -426,7 +426,11 @@ def token_create(
 
 
 def token_revoke(*, token: ApiToken) -> None:
+    """Revoke ``token``: refused from now on, and its open WebSockets close."""
+    from spaces import live
+
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    transaction.on_commit(lambda: live.close_sockets(live.token_group(token.pk)))
 
 
 def token_authenticate(*, raw: str) -> ApiToken | None:

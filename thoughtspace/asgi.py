@@ -10,8 +10,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import WebsocketDenier  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.http.request import split_domain_port, validate_host  # noqa: E402
 
 from spaces.routing import websocket_urlpatterns  # noqa: E402
 from syncops.runtime import start_server  # noqa: E402
@@ -21,18 +23,35 @@ start_server()
 
 
 def origin_or_bearer(inner: Any) -> Any:
-    """Browsers always send an Origin, which must be an allowed host (no cross-site socket can
-    ride on a session cookie). A handshake without an Origin is not a browser's: it may still
-    connect with a bearer token, and SpaceConsumer then ignores any cookie it sent."""
-    checked = AllowedHostsOriginValidator(inner)
+    """Browsers always send an Origin, which must be this very site: the scheme, host and
+    port the socket connects to (as Django's CSRF check compares them), or one of
+    ``CSRF_TRUSTED_ORIGINS``, on an allowed host. No cross-site socket can ride on a session
+    cookie, not even from another port of the same host. A handshake without an Origin is not
+    a browser's: it may still connect with a bearer token, and SpaceConsumer then ignores any
+    cookie it sent."""
+    denied = WebsocketDenier()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        names = {name.lower() for name, _ in scope.get("headers", [])}
-        if b"origin" not in names and b"authorization" in names:
+        headers = {
+            bytes(name).decode("latin1").lower(): bytes(value).decode("latin1")
+            for name, value in scope["headers"]
+        }
+        origin = headers.get("origin")
+        if origin is None and "authorization" in headers:
             return await inner(scope, receive, send)
-        return await checked(scope, receive, send)
+        if origin is not None and same_site(origin, headers.get("host", ""), scope):
+            return await inner(scope, receive, send)
+        return await denied(scope, receive, send)
 
     return app
+
+
+def same_site(origin: str, host: str, scope: dict[str, Any]) -> bool:
+    domain, _ = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return False
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    return origin == f"{scheme}://{host}" or origin in settings.CSRF_TRUSTED_ORIGINS
 
 
 websocket_app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))

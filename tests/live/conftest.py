@@ -18,7 +18,8 @@ from django.test import Client
 from spaces import services
 from tests.live.servers import DemoData, app_env, daphnes, prepare_database
 
-ORIGIN = b"http://localhost:8000"
+HOST = b"localhost:8000"
+ORIGIN = b"http://" + HOST
 
 
 def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -51,9 +52,12 @@ def bearer(user: User) -> bytes:
 
 
 def communicator(space_id: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
+    """A socket to the space as a client on ``HOST`` opens it (add headers to change that)."""
     from thoughtspace.asgi import application
 
-    return WebsocketCommunicator(application, f"/ws/spaces/{space_id}/", headers=list(headers))
+    named = {name for name, _ in headers}
+    sent = [*headers] if b"host" in named else [(b"host", HOST), *headers]
+    return WebsocketCommunicator(application, f"/ws/spaces/{space_id}/", headers=sent)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.test import Client
+from django.utils import timezone
 
+from spaces import services
 from spaces.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from tests.live.conftest import ORIGIN, bearer, communicator, run_async, session_cookie
 
@@ -100,3 +103,78 @@ async def test_session_cookie_without_origin_is_not_enough(space, owner):
     comm = communicator(space.pk, (b"cookie", cookie))
     connected, _ = await comm.connect()
     assert not connected
+
+
+@run_async
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://localhost:9999", b"https://localhost:8000", b"http://localhost", b"null"],
+)
+async def test_another_port_or_scheme_of_the_same_host_is_refused(space, owner, origin):
+    cookie = await sync_to_async(session_cookie)(owner)
+    comm = communicator(space.pk, (b"origin", origin), (b"cookie", cookie))
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+@run_async
+async def test_a_host_that_is_not_allowed_is_refused(space, owner):
+    cookie = await sync_to_async(session_cookie)(owner)
+    headers = [(b"host", b"evil.example"), (b"origin", b"http://evil.example")]
+    comm = communicator(space.pk, *headers, (b"cookie", cookie))
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+# --- a socket lives no longer than its credential ------------------------------------------
+
+
+async def _close_code_after(comm) -> int:
+    message = await comm.receive_output(timeout=2)
+    assert message["type"] == "websocket.close", f"still sent: {message}"
+    return message["code"]
+
+
+@run_async
+async def test_revoking_the_token_closes_its_socket(space, owner, editor):
+    from spaces.models import ApiToken
+
+    raw = await sync_to_async(bearer)(editor)
+    comm = communicator(space.pk, (b"authorization", raw))
+    assert (await comm.connect())[0]
+    token = await sync_to_async(ApiToken.objects.get)(user=editor)
+    await sync_to_async(services.token_revoke)(token=token)
+    assert await _close_code_after(comm) == CLOSE_UNAUTHENTICATED
+    await sync_to_async(services.thought_create)(space=space, actor=owner, key="k", title="t")
+    assert await comm.receive_nothing(timeout=0.2)
+
+
+@run_async
+async def test_logging_out_closes_the_sessions_socket(space, owner):
+    client = Client()
+    await sync_to_async(client.force_login)(owner)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    comm = communicator(space.pk, (b"origin", ORIGIN), (b"cookie", cookie))
+    assert (await comm.connect())[0]
+    response = await sync_to_async(client.post)("/logout/")
+    assert response.status_code in (200, 302)
+    assert await _close_code_after(comm) == CLOSE_UNAUTHENTICATED
+
+
+@run_async
+async def test_a_revocation_that_sent_no_message_is_found_by_the_next_check(
+    space, owner, editor, monkeypatch
+):
+    """A token revoked on another replica arrives by sync, with no message to the sockets:
+    the socket checks its credential again before it sends an event."""
+    from spaces import consumers
+    from spaces.models import ApiToken
+
+    monkeypatch.setattr(consumers, "CREDENTIAL_RECHECK", 0.0)
+    raw = await sync_to_async(bearer)(editor)
+    comm = communicator(space.pk, (b"authorization", raw))
+    assert (await comm.connect())[0]
+    revoked = ApiToken.objects.filter(user=editor)
+    await sync_to_async(revoked.update)(revoked_at=timezone.now())  # as a pull writes it
+    await sync_to_async(services.thought_create)(space=space, actor=owner, key="k", title="t")
+    assert await _close_code_after(comm) == CLOSE_UNAUTHENTICATED

@@ -117,12 +117,26 @@ def conflict_keeping(cluster: Cluster, action: str, lost_text: str, *, what: str
         matching = [
             c for c in listed if c["action"] == action and lost_text in json.dumps(c["lost"])
         ]
-        assert matching, f"{what} is in no conflict on {instance}; its conflicts: {listed}"
+        assert matching, (
+            f"{what} is in no conflict on {instance}; its conflicts: {listed}; "
+            f"the space's history on each replica: {histories(cluster)}"
+        )
         found[instance.name] = matching
     assert [c["id"] for c in found["a"]] == [c["id"] for c in found["b"]], (
         f"the replicas list different conflicts for {what}: {found}"
     )
     return found["a"][0]
+
+
+def histories(cluster: Cluster) -> dict[str, list[tuple[Any, ...]]]:
+    """What a failure needs to be explained: each replica's history of the space."""
+    found = {}
+    for instance in cluster:
+        items = call(cluster, instance, "GET", "/history?limit=50")["items"]
+        found[instance.name] = [
+            (e["id"], e["action"], e.get("base_version"), e.get("after")) for e in items
+        ]
+    return found
 
 
 def sign_in(instance: Instance, username: str, secret: str | None = None) -> Any:
