@@ -1,5 +1,6 @@
 """ASGI entry point for daphne: HTTP through Django, and the live-update WebSockets."""
 
+import json
 import os
 from typing import Any
 
@@ -54,12 +55,46 @@ def same_site(origin: str, host: str, scope: dict[str, Any]) -> bool:
     return origin == f"{scheme}://{host}" or origin in settings.CSRF_TRUSTED_ORIGINS
 
 
+class BodyTooBig(Exception):
+    pass
+
+
+def api_body_limit(inner: Any) -> Any:
+    """An /api/ request body over ``API_MAX_BODY_BYTES`` is refused with 413 as it streams
+    in, whatever its framing: spaces.middleware reads ``Content-Length``, which a chunked
+    body does not have, and Django would otherwise read such a body whole."""
+    limit = settings.API_MAX_BODY_BYTES
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if not scope["path"].startswith("/api/"):
+            return await inner(scope, receive, send)
+        received = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooBig
+            return message
+
+        try:
+            return await inner(scope, counted, send)
+        except BodyTooBig:
+            body = json.dumps({"detail": f"The request body is over the limit of {limit} bytes."})
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body.encode()})
+
+    return app
+
+
 websocket_app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
 
 # Static files are served by the app itself (no CDN, no separate web server needed).
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": api_body_limit(ASGIStaticFilesHandler(django_asgi_app)),
         "websocket": origin_or_bearer(websocket_app),
     }
 )

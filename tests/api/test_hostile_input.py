@@ -142,3 +142,54 @@ def test_an_unknown_api_path_answers_json_404(owner, api_as):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert "detail" in response.json()
+
+
+# --- bodies without a Content-Length ---------------------------------------------------------
+
+
+def asgi_post(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple:
+    """POST through the ASGI application as daphne hands it a chunked body: no
+    Content-Length, the body in several messages. Returns (status, body)."""
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+
+    from thoughtspace.asgi import application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def run() -> tuple:
+        app = ApplicationCommunicator(application, scope)
+        for number, chunk in enumerate(chunks):
+            more = number < len(chunks) - 1
+            await app.send_input({"type": "http.request", "body": chunk, "more_body": more})
+        start = await app.receive_output(timeout=10)
+        body = await app.receive_output(timeout=10)
+        return start["status"], json.loads(body["body"])
+
+    return async_to_sync(run)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_body_over_the_limit_answers_413(owner):
+    _, secret = services.token_create(user=owner)
+    auth = [(b"authorization", f"Bearer {secret}".encode())]
+    body = json.dumps({"title": "big", "description": "x" * 80_000}).encode()
+    chunks = [body[i : i + 16_384] for i in range(0, len(body), 16_384)]
+    status, answer = asgi_post("/api/spaces", chunks, auth)
+    assert status == 413 and "limit" in answer["detail"]
+    assert not Space.objects.filter(title="big").exists()
+    small = json.dumps({"title": "small"}).encode()
+    status, answer = asgi_post("/api/spaces", [small[:5], small[5:]], auth)
+    assert status == 201 and answer["title"] == "small"
