@@ -110,13 +110,13 @@ def journaled(table: str) -> bool:
 
 def replicated_tables() -> list[str]:
     """Every table of the replicated database that Django knows (auto-created ones too)."""
-    from syncops.router import LOCAL_APP
+    from syncops.router import LOCAL_APPS
 
     return sorted(
         {
             model._meta.db_table
             for model in apps.get_models(include_auto_created=True)
-            if model._meta.app_label != LOCAL_APP and model._meta.managed
+            if model._meta.app_label not in LOCAL_APPS and model._meta.managed
         }
     )
 

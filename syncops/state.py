@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
-
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
+from urllib.parse import urlsplit, urlunsplit
 
 
 def redact_url(url: str | None) -> str | None:
-    """The URL without user:password@ or query-string secrets."""
+    """The URL with only its scheme, host, port and path: no user:password@, and none of
+    the ;parameters, ?query or #fragment where a secret may ride."""
     if not url:
         return None
-    return _CREDENTIALS.sub("", url).split("?", 1)[0]
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path.split(";", 1)[0], "", ""))
 
 
 def utc_now() -> str:

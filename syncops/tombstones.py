@@ -53,12 +53,12 @@ def tracked_tables() -> list[tuple[str, str]]:
     """The replicated tables of the installed apps with a one-column primary key."""
     from django.apps import apps
 
-    from syncops.router import LOCAL_APP
+    from syncops.router import LOCAL_APPS
 
     tables: dict[str, str] = {}
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
-        if meta.app_label != LOCAL_APP and meta.managed and meta.pk is not None:
+        if meta.app_label not in LOCAL_APPS and meta.managed and meta.pk is not None:
             tables[meta.db_table] = str(meta.pk.column)
     return sorted(tables.items())
 

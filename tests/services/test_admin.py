@@ -10,8 +10,7 @@ from spaces.models import HistoryEntry, Thought
 
 @pytest.fixture
 def admin_client(client, space, owner):
-    User.objects.create_superuser("root", password="pw-root-123")
-    client.login(username="root", password="pw-root-123")
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
     services.thought_create(space=space, actor=owner, key="a", title="Alpha")
     services.thought_create(space=space, actor=owner, key="b", title="Beta")
     services.link_create(space=space, actor=owner, source="a", target="b")

@@ -29,4 +29,5 @@ def test_seed_demo_is_idempotent(db):
     assert Space.objects.filter(title="Demo space").count() == 1
     assert Thought.objects.count() == 5
     client = Client()
-    assert client.login(username="demo", password="demo-password")
+    login = {"username": "demo", "password": "demo-password"}
+    assert client.post("/login/", login).status_code == 302  # logged in, sent on

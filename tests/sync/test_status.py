@@ -44,18 +44,25 @@ def test_sync_in_local_mode_says_there_is_nothing_to_sync(db):
 
 @pytest.mark.django_db(databases=["default", "syncops"])
 def test_admin_lists_sync_events_read_only(client):
-    User.objects.create_superuser("root", password="pw-root-123")
-    client.login(username="root", password="pw-root-123")
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
     SyncEvent.objects.create(kind="push", ok=False, message="Push failed: connection refused")
     page = client.get(reverse("admin:syncops_syncevent_changelist"))
     assert page.status_code == 200 and b"connection refused" in page.content
     assert client.get(reverse("admin:syncops_syncevent_add")).status_code == 403
 
 
-def test_remote_urls_are_shown_without_credentials():
-    assert redact_url("https://user:secret@db.example.com/x?authToken=abc") == (
-        "https://db.example.com/x"
-    )
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:secret@db.example.com:8080/x?authToken=abc",
+        "https://db.example.com:8080/x;authToken=abc",
+        "https://db.example.com:8080/x#authToken=abc",
+        "https://u:p@ss@db.example.com:8080/x;a=b?c=d#e",
+    ],
+)
+def test_remote_urls_are_shown_without_credentials(url):
+    assert redact_url(url) == "https://db.example.com:8080/x"
+    assert redact_url("libsql://db.example.com") == "libsql://db.example.com"
 
 
 def test_a_working_pull_does_not_hide_failing_pushes():
