@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need and runs the whole suite: lint, types, tests (local mode),
-# then the API tests again in each syncing mode against a real local remote, and the search
-# tests with the optional minilm embedder.
+# then the API tests again in each syncing mode against a real local remote, the search
+# tests with the optional minilm embedder, and schemathesis against a live instance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Redis for the multi-instance live-update tests, Chromium for the browser tests.
@@ -20,4 +20,8 @@ if [[ $# -eq 0 ]]; then
     done
     # The search tests again with the optional minilm embedder installed (in .venv-model).
     scripts/test_model.sh -q
+    # The API fuzzed by schemathesis (every check, stateful links) on a live instance: local
+    # mode, then offline mode (a real tursodb remote); any 5xx or undocumented answer fails.
+    .venv/bin/python scripts/fuzz_api.py --max-time 90
+    .venv/bin/python scripts/with_remote.py offline -- .venv/bin/python scripts/fuzz_api.py --max-time 60
 fi

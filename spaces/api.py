@@ -23,12 +23,11 @@ from spaces.auth import API_AUTH
 from spaces.embeddings import get_embedder
 from spaces.errors import (
     Forbidden,
-    InvalidInput,
     PreconditionFailed,
     ServiceError,
     unavailable_answer,
 )
-from spaces.models import ApiToken, Conflict, Proposal, Thought
+from spaces.models import ApiToken, Proposal, Thought
 from spaces.schemas import (
     ConflictOut,
     Error,
@@ -65,7 +64,12 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 
-ERRORS = {401: Error, 403: Error, 404: Error, 409: Error, 412: Error, 413: Error, 422: Error}
+ERRORS = {
+    **{status: Error for status in (400, 401, 403, 404, 409, 412, 413, 422)},
+    503: Error,  # the database cannot take the request now (with Retry-After)
+}
+CONFLICT_STATUS = "^(open|restored|dismissed|all)$"
+READ_ERRORS = {status: Error for status in (401, 404, 422, 503)}
 PROPOSED = {202: ProposalOut}  # what a token in confirm mode gets instead of the change
 CONFIRM_NOTE = " A token in confirm mode gets 202 with a proposal instead; a read token 403."
 
@@ -146,7 +150,12 @@ def _with_role(space: Any, user: Any) -> Any:
 # --- spaces ------------------------------------------------------------------------------
 
 
-@api.get("/spaces", response=list[SpaceOut], tags=["spaces"], summary="List your spaces")
+@api.get(
+    "/spaces",
+    response={200: list[SpaceOut], **READ_ERRORS},
+    tags=["spaces"],
+    summary="List your spaces",
+)
 @paginate(Pagination)
 def list_spaces(request: HttpRequest) -> Any:
     """Spaces you own or were shared with you, most recently changed first."""
@@ -211,7 +220,11 @@ def share_space(request: HttpRequest, space_id: str, payload: ShareIn) -> Any:
 # --- thoughts ----------------------------------------------------------------------------
 
 
-@api.get("/spaces/{space_id}/thoughts", response=list[ThoughtOut], tags=["thoughts"])
+@api.get(
+    "/spaces/{space_id}/thoughts",
+    response={200: list[ThoughtOut], **READ_ERRORS},
+    tags=["thoughts"],
+)
 @paginate(Pagination)
 def list_thoughts(request: HttpRequest, space_id: str) -> Any:
     """The space's thoughts ordered by position, then key."""
@@ -302,7 +315,7 @@ def delete_thought(request: HttpRequest, space_id: str, node_key: str) -> Any:
 # --- links and history -------------------------------------------------------------------
 
 
-@api.get("/spaces/{space_id}/links", response=list[LinkOut], tags=["links"])
+@api.get("/spaces/{space_id}/links", response={200: list[LinkOut], **READ_ERRORS}, tags=["links"])
 @paginate(Pagination)
 def list_links(request: HttpRequest, space_id: str) -> Any:
     """The space's links, each with its `id`, `source` and `target` keys and `label`."""
@@ -333,7 +346,9 @@ def delete_link(request: HttpRequest, space_id: str, link_id: str) -> Any:
     return Status(204, None)
 
 
-@api.get("/spaces/{space_id}/history", response=list[HistoryOut], tags=["history"])
+@api.get(
+    "/spaces/{space_id}/history", response={200: list[HistoryOut], **READ_ERRORS}, tags=["history"]
+)
 @paginate(Pagination)
 def list_history(request: HttpRequest, space_id: str) -> Any:
     """Every change to the space, newest first, with the state before and after, who made it
@@ -344,14 +359,20 @@ def list_history(request: HttpRequest, space_id: str) -> Any:
 # --- conflicts -----------------------------------------------------------------------------
 
 
-@api.get("/spaces/{space_id}/conflicts", response=list[ConflictOut], tags=["conflicts"])
+@api.get(
+    "/spaces/{space_id}/conflicts",
+    response={200: list[ConflictOut], **READ_ERRORS},
+    tags=["conflicts"],
+)
 @paginate(Pagination)
-def list_conflicts(request: HttpRequest, space_id: str, status: str = "open") -> Any:
+def list_conflicts(
+    request: HttpRequest,
+    space_id: str,
+    status: str = Query("open", pattern=CONFLICT_STATUS, description="Which conflicts."),
+) -> Any:
     """Writes that lost to a concurrent write on another replica (last push wins), kept with
     the version that won. `status`: `open` (the default), `restored`, `dismissed` or `all`."""
     space = _space(request, space_id)
-    if status not in {"all", *Conflict.Status.values}:
-        raise InvalidInput("status must be one of: open, restored, dismissed, all.")
     return selectors.conflict_list(space=space, status=None if status == "all" else status)
 
 

@@ -14,13 +14,15 @@ from spaces.schemas import (
     AgentSessionIn,
     AgentSessionOut,
     Error,
+    NotNull,
     Pagination,
     ProposalOut,
     RejectIn,
 )
 
 router = Router()
-ERRORS = {401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
+ERRORS = {status: Error for status in (400, 401, 403, 404, 409, 413, 422, 503)}
+READ_ERRORS = {status: Error for status in (401, 404, 422, 503)}
 
 
 StatusFilter = Literal["pending", "approved", "rejected"]
@@ -33,7 +35,7 @@ def _token(request: HttpRequest) -> Any:
 # --- proposals ---------------------------------------------------------------------------
 
 
-@router.get("/proposals", response=list[ProposalOut], tags=["proposals"])
+@router.get("/proposals", response={200: list[ProposalOut], **READ_ERRORS}, tags=["proposals"])
 @paginate(Pagination)
 def list_proposals(
     request: HttpRequest, status: StatusFilter | None = None, space_id: str | None = None
@@ -72,7 +74,9 @@ def approve_proposal(request: HttpRequest, proposal_id: str) -> Any:
     response={200: ProposalOut, **ERRORS},
     tags=["proposals"],
 )
-def reject_proposal(request: HttpRequest, proposal_id: str, payload: RejectIn | None = None) -> Any:
+def reject_proposal(
+    request: HttpRequest, proposal_id: str, payload: RejectIn | NotNull = None
+) -> Any:
     """Close the proposal without applying it; the optional `reason` is shown to the agent.
     The same people may reject as may approve."""
     proposal = selectors.proposal_get(user=request.user, proposal_id=proposal_id)
@@ -92,7 +96,9 @@ def _require_token(request: HttpRequest) -> Any:
     return token
 
 
-@router.get("/agent-sessions", response=list[AgentSessionOut], tags=["agent sessions"])
+@router.get(
+    "/agent-sessions", response={200: list[AgentSessionOut], **READ_ERRORS}, tags=["agent sessions"]
+)
 @paginate(Pagination)
 def list_agent_sessions(request: HttpRequest) -> Any:
     """Your agents' sessions, newest first."""

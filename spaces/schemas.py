@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
@@ -12,6 +12,8 @@ from ninja import Field, Schema
 from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination
 from ninja.parser import Parser
+from pydantic import BeforeValidator, ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 
 from spaces.errors import InvalidInput, ServiceError
 from spaces.models import BODY_MAX, KEY_PATTERN, KIND_MAX, LABEL_MAX, TITLE_MAX
@@ -19,6 +21,19 @@ from spaces.presentation import field_changes
 
 POSITION_MIN, POSITION_MAX = -(2**31), 2**31 - 1  # what services accept
 OFFSET_MAX = 2**62  # any offset the database can take; far beyond any list
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 3.0 is the integer 3 (as JSON Schema says); true is not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Position = Annotated[
+    int, BeforeValidator(_integral), Field(strict=True, ge=POSITION_MIN, le=POSITION_MAX)
+]
+# Optional in a change (absent: unchanged) but never null: the schema says so, and a null
+# that comes anyway is refused by the service with 422.
+NotNull = SkipJsonSchema[None]
 
 
 class BadRequest(ServiceError):
@@ -76,18 +91,25 @@ class Pagination(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
+class Input(Schema):
+    """A request body: a field it does not know is refused (422), so a misspelt field is
+    never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Error(Schema):
     detail: Any = Field(description="What went wrong and, where it helps, what to do.")
 
 
-class SpaceIn(Schema):
+class SpaceIn(Input):
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     description: str = Field("", max_length=BODY_MAX)
 
 
-class SpacePatch(Schema):
-    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
-    description: str | None = Field(None, max_length=BODY_MAX)
+class SpacePatch(Input):
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)] | NotNull = None
+    description: Annotated[str, Field(max_length=BODY_MAX)] | NotNull = None
 
 
 class SpaceOut(Schema):
@@ -100,7 +122,7 @@ class SpaceOut(Schema):
     updated_at: datetime
 
 
-class ThoughtIn(Schema):
+class ThoughtIn(Input):
     key: str = Field(
         pattern=KEY_PATTERN,
         description="Unique in the space: 1-80 of letters, digits, '-', '_', '.'.",
@@ -110,18 +132,18 @@ class ThoughtIn(Schema):
     kind: str = Field("note", max_length=KIND_MAX)
     metadata: dict[str, Any] = Field(default_factory=dict, description="A JSON object, ≤ 16 KiB.")
     parent: str | None = Field(None, description="Key of the parent thought, if any.")
-    position: int = Field(0, strict=True, ge=POSITION_MIN, le=POSITION_MAX)
+    position: Position = 0
 
 
-class ThoughtPatch(Schema):
+class ThoughtPatch(Input):
     """Only the fields present are changed."""
 
-    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX)
-    body: str | None = Field(None, max_length=BODY_MAX)
-    kind: str | None = Field(None, max_length=KIND_MAX)
-    metadata: dict[str, Any] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)] | NotNull = None
+    body: Annotated[str, Field(max_length=BODY_MAX)] | NotNull = None
+    kind: Annotated[str, Field(max_length=KIND_MAX)] | NotNull = None
+    metadata: dict[str, Any] | NotNull = None
     parent: str | None = Field(None, description="Key of the new parent; null to detach.")
-    position: int | None = Field(None, strict=True, ge=POSITION_MIN, le=POSITION_MAX)
+    position: Position | NotNull = None
 
 
 class ThoughtOut(Schema):
@@ -142,7 +164,7 @@ class ThoughtOut(Schema):
         return obj.parent.key if obj.parent_id else None
 
 
-class LinkIn(Schema):
+class LinkIn(Input):
     source: str = Field(pattern=KEY_PATTERN, description="Key of the source thought.")
     target: str = Field(pattern=KEY_PATTERN, description="Key of the target thought.")
     label: str = Field("", max_length=LABEL_MAX)
@@ -174,8 +196,8 @@ class HistoryOut(Schema):
     created_at: datetime
 
 
-class ShareIn(Schema):
-    username: str
+class ShareIn(Input):
+    username: str = Field(min_length=1, max_length=150)
     role: Literal["viewer", "editor"] | None = Field(
         description="viewer or editor; null removes the user's access."
     )
@@ -218,11 +240,11 @@ class ProposalOut(Schema):
         return [vars(change) for change in field_changes(obj.before, obj.after)]
 
 
-class RejectIn(Schema):
+class RejectIn(Input):
     reason: str = Field("", max_length=500, description="Shown to the agent.")
 
 
-class AgentSessionIn(Schema):
+class AgentSessionIn(Input):
     label: str = Field("", max_length=100, description="Your own name for this run.")
 
 

@@ -193,3 +193,9 @@ def test_a_chunked_body_over_the_limit_answers_413(owner):
     small = json.dumps({"title": "small"}).encode()
     status, answer = asgi_post("/api/spaces", [small[:5], small[5:]], auth)
     assert status == 201 and answer["title"] == "small"
+
+
+def test_a_misspelt_field_is_refused_not_ignored(space, owner, api_as):
+    response = api_as(owner).patch(f"/api/spaces/{space.id}", {"titel": "Typo"})
+    assert response.status_code == 422
+    assert "titel" in json.dumps(response.json())
