@@ -25,6 +25,7 @@ from spaces.errors import (
     Forbidden,
     PreconditionFailed,
     ServiceError,
+    TooManyRequests,
     unavailable_answer,
 )
 from spaces.models import ApiToken, Proposal, Thought
@@ -65,11 +66,11 @@ api = NinjaAPI(
 )
 
 ERRORS = {
-    **{status: Error for status in (400, 401, 403, 404, 409, 412, 413, 422)},
+    **{status: Error for status in (400, 401, 403, 404, 409, 412, 413, 422, 429)},
     503: Error,  # the database cannot take the request now (with Retry-After)
 }
 CONFLICT_STATUS = "^(open|restored|dismissed|all)$"
-READ_ERRORS = {status: Error for status in (401, 404, 422, 503)}
+READ_ERRORS = {status: Error for status in (401, 404, 422, 429, 503)}
 PROPOSED = {202: ProposalOut}  # what a token in confirm mode gets instead of the change
 CONFIRM_NOTE = " A token in confirm mode gets 202 with a proposal instead; a read token 403."
 
@@ -469,7 +470,10 @@ def proposed(request: HttpRequest, exc: Proposed) -> HttpResponse:
 
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.message}, status=exc.status)
+    response = api.create_response(request, {"detail": exc.message}, status=exc.status)
+    if isinstance(exc, TooManyRequests):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(HttpError)

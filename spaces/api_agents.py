@@ -21,8 +21,8 @@ from spaces.schemas import (
 )
 
 router = Router()
-ERRORS = {status: Error for status in (400, 401, 403, 404, 409, 413, 422, 503)}
-READ_ERRORS = {status: Error for status in (401, 404, 422, 503)}
+ERRORS = {status: Error for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)}
+READ_ERRORS = {status: Error for status in (401, 404, 422, 429, 503)}
 
 
 StatusFilter = Literal["pending", "approved", "rejected"]

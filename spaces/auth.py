@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django_ratelimit.core import get_usage
 from ninja.security import HttpBearer, SessionAuth
 
 from spaces.agents import agent_session_for_request
+from spaces.errors import TooManyRequests
 from spaces.models import ApiToken
 from spaces.services import token_authenticate
 
@@ -23,6 +26,19 @@ class BearerToken(HttpBearer):
         api_token = token_authenticate(raw=token)
         if api_token is None:
             return None
+        usage = get_usage(
+            request,
+            group="api-token",
+            key=lambda group, request: api_token.pk,
+            rate=settings.API_TOKEN_RATE,
+            increment=True,
+        )
+        if usage is not None and usage["should_limit"]:
+            raise TooManyRequests(
+                f"This token made more than {settings.API_TOKEN_RATE} requests: "
+                f"wait {usage['time_left']} s and retry.",
+                retry_after=max(1, usage["time_left"]),
+            )
         request.user = api_token.user
         request.api_token = api_token  # type: ignore[attr-defined]
         request.agent_session = agent_session_for_request(  # type: ignore[attr-defined]

@@ -36,6 +36,14 @@ class PreconditionFailed(ServiceError):
     status = 412
 
 
+class TooManyRequests(ServiceError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def unavailable_answer(exc: Exception) -> tuple[str, int]:
     """The message and ``Retry-After`` seconds of a 503 for a database error.
 

@@ -128,6 +128,20 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         f"THOUGHTSPACE_REDIS_URL={REDIS_URL!r} is not a Redis URL: "
         "use redis://HOST:PORT/DB, rediss://... or unix:///path/to/redis.sock."
     )
+# The cache counts API requests per token (django-ratelimit): shared by every process with
+# Redis; without it each process counts its own (a fleet then allows N times the rate).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "thoughtspace",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Requests per token (N/s, N/m or N/h); more answer 429 with Retry-After.
+API_TOKEN_RATE = env_str("THOUGHTSPACE_API_TOKEN_RATE", "6000/m")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

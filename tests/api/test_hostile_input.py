@@ -199,3 +199,14 @@ def test_a_misspelt_field_is_refused_not_ignored(space, owner, api_as):
     response = api_as(owner).patch(f"/api/spaces/{space.id}", {"titel": "Typo"})
     assert response.status_code == 422
     assert "titel" in json.dumps(response.json())
+
+
+def test_a_token_over_its_rate_answers_429_with_retry_after(space, owner, api_as, settings):
+    settings.API_TOKEN_RATE = "5/m"
+    client = api_as(owner)
+    answers = [client.get(f"/api/spaces/{space.id}").status_code for _ in range(7)]
+    assert answers[:5] == [200] * 5 and answers[5:] == [429, 429]
+    refused = client.get(f"/api/spaces/{space.id}")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "5/m" in refused.json()["detail"]
+    assert api_as(owner).get(f"/api/spaces/{space.id}").status_code == 200  # its own count
