@@ -236,7 +236,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
     def owns_transaction(self) -> bool:
         """Whether the driver connection's open transaction is this wrapper's: on a connection
         shared by threads (replica mode) only the holder of the write lock has one."""
-        if self.connection is None or not self.connection.in_transaction:
+        if self.connection is None or not Database.in_transaction(self.connection):
             return False
         return self.holds_write_lock or not self.replica.shares_connections
 
@@ -306,16 +306,25 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
             ensure_started(replica)  # a process that writes keeps the remote up to date
 
     def _close(self) -> None:
-        if self.holds_write_lock and self.connection is not None and self.connection.in_transaction:
+        if (
+            self.holds_write_lock
+            and self.connection is not None
+            and Database.in_transaction(self.connection)
+        ):
             with self.wrap_database_errors, Database.translated_errors():
                 self.connection.rollback()  # the write connection outlives this wrapper
         self.release_write_lock()
-        if self.connection is not None:
+        if self.connection is not None and Database.is_open(self.connection):
             with self.wrap_database_errors, Database.translated_errors():
                 self.replica.release(self.connection)  # an offline replica pools them
 
     def is_in_memory_db(self) -> bool:
         return str(self.settings_dict["NAME"]) == ":memory:"
+
+    def is_usable(self) -> bool:
+        """False once the driver connection was closed under this wrapper (by a replica
+        that dropped it): Django then opens a new one instead of reusing it."""
+        return self.connection is not None and Database.is_open(self.connection)
 
 
 # What libSQL answers on a forwarding connection whose transaction could not be ended.
@@ -363,7 +372,7 @@ class CursorWrapper:
                 if not busy or time.monotonic() >= deadline:
                     raise
                 connection = self.wrapper.connection
-                if begins and connection.in_transaction:
+                if begins and Database.in_transaction(connection):
                     connection.rollback()
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
@@ -454,7 +463,7 @@ class CursorWrapper:
                 cursor = self._execute(sql, args)  # reads any RETURNING rows before COMMIT
                 connection.commit()
             except BaseException:
-                if connection.in_transaction:
+                if Database.in_transaction(connection):
                     connection.rollback()
                 raise
         finally:

@@ -162,9 +162,12 @@ def _cot(compiler: Any, node: Any) -> SQL:
 @native(functions.Repeat)
 def _repeat(compiler: Any, node: Any) -> SQL:
     sqls, params = _args(compiler, node)
-    # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy.
+    # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy. A NULL
+    # text or count is NULL, as in stock (libSQL's replace() with a NULL answers '').
     return _bind(
-        "CASE WHEN b < 0 THEN NULL ELSE replace(hex(zeroblob(b)), '00', a) END", sqls
+        "CASE WHEN a IS NULL OR b IS NULL OR b < 0 THEN NULL "
+        "ELSE replace(hex(zeroblob(b)), '00', a) END",
+        sqls,
     ), params
 
 

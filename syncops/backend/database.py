@@ -152,6 +152,13 @@ def translate_error(exc: BaseException) -> Error:
     return _PEP249_NAMES.get(type(exc).__name__, OperationalError)(message)
 
 
+def is_driver_panic(exc: BaseException) -> bool:
+    """A Rust panic inside the driver (pyo3's ``PanicException``, a ``BaseException`` that no
+    ``except Exception`` stops): libsql-experimental panics on every use of a closed
+    connection."""
+    return type(exc).__name__ == "PanicException"
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     try:
@@ -160,6 +167,35 @@ def translated_errors() -> Iterator[None]:
         raise
     except (ValueError, RuntimeError, _DriverError) as exc:
         raise translate_error(exc) from exc
+    except BaseException as exc:
+        if not is_driver_panic(exc):
+            raise
+        raise InterfaceError(
+            f"The database driver failed ({exc}): its connection is closed or broken. It is "
+            "opened again for the next request; retry."
+        ) from exc
+
+
+def in_transaction(connection: Any) -> bool:
+    """Whether a driver connection has an open transaction; a closed one has none (reading
+    it there would make libsql-experimental panic)."""
+    try:
+        return bool(connection.in_transaction)
+    except BaseException as exc:
+        if is_driver_panic(exc):
+            return False
+        raise
+
+
+def is_open(connection: Any) -> bool:
+    """Whether a driver connection can still be used (it was not closed under us)."""
+    try:
+        connection.in_transaction  # noqa: B018 - the read is the probe
+    except BaseException as exc:
+        if is_driver_panic(exc):
+            return False
+        raise
+    return True
 
 
 def adapt(value: Any) -> Any:

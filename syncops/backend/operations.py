@@ -13,6 +13,8 @@ time-zone database: convert in Python instead.
 
 from __future__ import annotations
 
+import re
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -58,6 +60,30 @@ def micros_to_datetime(sql: str) -> str:
 
 class DatabaseOperations(SQLiteDatabaseOperations):
     compiler_module = "syncops.backend.compiler"
+
+    # --- flush with cascade ---------------------------------------------------------------
+
+    @cached_property
+    def _references_graph(self) -> Any:
+        """``table -> [table and every table that refers to it, directly or not]``, which
+        ``sql_flush(allow_cascade=True)`` empties together. Stock sqlite3 asks SQLite with a
+        REGEXP over each table's SQL that only a Python function reads; here Python reads
+        the tables' SQL itself, with the same pattern."""
+        return lru_cache(maxsize=512)(self._tables_referring_to)
+
+    def _tables_referring_to(self, table_name: str) -> list[str]:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            tables = [(name, sql or "") for name, sql in cursor.fetchall()]
+        found, todo = [table_name], [table_name]
+        while todo:
+            name = todo.pop()
+            refers = re.compile(rf"(?i)\s+references\s+(\"|')?{re.escape(name)}(\"|')?\s*\(")
+            for other, sql in tables:
+                if other not in found and refers.search(sql):
+                    found.append(other)
+                    todo.append(other)
+        return found
 
     # --- time zones -------------------------------------------------------------------
 

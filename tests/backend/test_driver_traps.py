@@ -286,3 +286,21 @@ def test_deferred_foreign_key_failure_in_autocommit_insert_is_not_swallowed() ->
     parent = Parent.objects.create(name="p")
     child = Child.objects.create(parent=parent, name="kept")
     assert Child.objects.get().pk == child.pk
+
+
+@pytest.mark.django_db(transaction=True, databases=["default"])
+def test_a_driver_connection_closed_under_the_backend_is_an_error_then_a_new_one() -> None:
+    """libsql-experimental panics (a BaseException no ``except Exception`` stops) on every use
+    of a closed connection. The backend never lets that through: a statement on it is an
+    InterfaceError, the wrapper is no longer usable, and Django opens a new connection."""
+    from django.db import InterfaceError
+
+    connection.ensure_connection()
+    connection.connection.close()  # as a replica does when it drops a connection
+    with pytest.raises(InterfaceError, match="closed or broken"), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert not connection.is_usable()
+    connection.close_if_unusable_or_obsolete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
