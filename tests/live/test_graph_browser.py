@@ -33,8 +33,8 @@ def test_the_graph_draws_the_space_and_follows_live_changes(server, browser):
     api(base_url, demo.token, "POST", f"/api/spaces/{demo.space_id}/links", link)
     expect(graph).to_have_attribute("data-edges", str(edges + 2), timeout=2000)
     api(base_url, demo.token, "PATCH", thoughts_url + "/graph-live", {"title": "Renamed live"})
-    page.wait_for_function(
-        "thoughtspaceGraph.getElementById('graph-live').data('title') === 'Renamed live'",
+    page.wait_for_function(  # a function, not an expression: the page's CSP forbids eval
+        "() => thoughtspaceGraph.getElementById('graph-live').data('title') === 'Renamed live'",
         timeout=2000,
     )
     ARTIFACTS.mkdir(exist_ok=True)

@@ -35,3 +35,13 @@ def test_a_few_mistakes_then_the_right_password_logs_in_and_forgets_them(owner):
     for n in range(3):
         assert log_in(client, owner.username, f"wrong {n}").status_code == 200
     assert log_in(client, owner.username, PASSWORD).status_code == 302
+
+
+def test_the_admin_lists_the_attempts(owner):
+    from django.contrib.auth.models import User
+
+    log_in(Client(), owner.username, "wrong")
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+    page = admin.get("/admin/axes/accessattempt/")
+    assert page.status_code == 200 and owner.username in page.content.decode()

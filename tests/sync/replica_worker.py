@@ -18,11 +18,13 @@ def main() -> None:
     from django.contrib.auth import authenticate
     from django.contrib.auth.models import User
     from django.db import IntegrityError, close_old_connections, connections
+    from django.test import RequestFactory
 
     from spaces import services
     from spaces.errors import ServiceError
     from spaces.events import change_committed
     from spaces.models import Conflict, HistoryEntry, Link, Space, Thought
+    from syncops.localdb import prepare_local_database
     from syncops.replica import replica_for
     from syncops.runtime import ensure_started, run_sync
 
@@ -82,10 +84,14 @@ def main() -> None:
 
     def logins(accounts: list[list[str]]) -> dict[str, bool]:
         """For each [email, password]: whether that user exists here and the password works."""
+        prepare_local_database()  # where the login throttling keeps its attempts
         found = {}
         for email, secret in accounts:
             user = User.objects.filter(email=email).first()
-            found[email] = bool(user and authenticate(username=user.username, password=secret))
+            login = RequestFactory().post("/login/")  # the login throttling reads the request
+            found[email] = bool(
+                user and authenticate(login, username=user.username, password=secret)
+            )
         return found
 
     def run(command: dict[str, Any]) -> dict[str, Any]:
