@@ -162,10 +162,11 @@ def _cot(compiler: Any, node: Any) -> SQL:
 @native(functions.Repeat)
 def _repeat(compiler: Any, node: Any) -> SQL:
     sqls, params = _args(compiler, node)
-    # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy. A NULL
-    # text or count is NULL, as in stock (libSQL's replace() with a NULL answers '').
+    # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy. As in
+    # stock (Python's text * count): a NULL text or count is NULL, a negative count ''.
+    # (libSQL's replace() with a NULL replacement answers '', not NULL.)
     return _bind(
-        "CASE WHEN a IS NULL OR b IS NULL OR b < 0 THEN NULL "
+        "CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b < 0 THEN '' "
         "ELSE replace(hex(zeroblob(b)), '00', a) END",
         sqls,
     ), params
