@@ -48,9 +48,6 @@ for _cls, _hint in (
     (functions.SHA256, "Hash the value in Python (hashlib)."),
     (functions.SHA384, "Hash the value in Python (hashlib)."),
     (functions.SHA512, "Hash the value in Python (hashlib)."),
-    (functions.LPad, "Pad the value in Python."),
-    (functions.RPad, "Pad the value in Python."),
-    (functions.Reverse, "Reverse the value in Python."),
     (aggregates.StdDev, "Compute it in Python (statistics)."),
     (aggregates.Variance, "Compute it in Python (statistics)."),
 ):
@@ -168,6 +165,45 @@ def _repeat(compiler: Any, node: Any) -> SQL:
     return _bind(
         "CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b < 0 THEN '' "
         "ELSE replace(hex(zeroblob(b)), '00', a) END",
+        sqls,
+    ), params
+
+
+# ``t`` repeated ``n`` times: zeroblob(n) is n zero bytes, hex() 2n zeros, each '00' one copy.
+_TIMES = "replace(hex(zeroblob({n})), '00', {t})"
+
+
+@native(functions.LPad)
+def _lpad(compiler: Any, node: Any) -> SQL:
+    # Stock: (fill * length)[:length - len(text)] + text, or text[:length] if that is shorter.
+    sqls, params = _args(compiler, node)
+    return _bind(
+        "CASE WHEN a IS NULL OR b IS NULL OR c IS NULL THEN NULL "
+        "WHEN length(a) >= b THEN substr(a, 1, b) "
+        f"ELSE substr({_TIMES.format(n='b', t='c')}, 1, b - length(a)) || a END",
+        sqls,
+    ), params
+
+
+@native(functions.RPad)
+def _rpad(compiler: Any, node: Any) -> SQL:
+    # Stock: (text + fill * length)[:length].
+    sqls, params = _args(compiler, node)
+    return _bind(
+        "CASE WHEN a IS NULL OR b IS NULL OR c IS NULL THEN NULL "
+        f"ELSE substr(a || {_TIMES.format(n='b', t='c')}, 1, b) END",
+        sqls,
+    ), params
+
+
+@native(functions.Reverse)
+def _reverse(compiler: Any, node: Any) -> SQL:
+    # One character at a time from the end, in a recursive CTE over the bound value.
+    sqls, params = _args(compiler, node)
+    return _bind(
+        "(WITH RECURSIVE r(i, out) AS (SELECT length(a), '' UNION ALL "
+        "SELECT i - 1, out || substr(a, i, 1) FROM r WHERE i > 0) "
+        "SELECT out FROM r WHERE i = 0)",
         sqls,
     ), params
 
