@@ -696,13 +696,22 @@ def _space_shared(key: str, payload: dict[str, Any], space: Space, outcome: Outc
         )
         if entry.pk != key
     ]
-    if any((entry.before or {}).get("seen") == key for entry in shares):
+    seen = {(entry.before or {}).get("seen") for entry in shares}
+    if key in seen:
         outcome.confirmed += 1  # someone changed it again after seeing this one
         return True
+    # The concurrent ones: the other shares nobody has seen since (each replica's latest),
+    # wherever they branched off (one made after an edit this one never saw counts too),
+    # except those already decided as lost.
+    seen.add(before["seen"])  # and what this one followed
+    heads = [e for e in shares if e.pk not in seen and "seen" in (e.before or {})]
+    decided = set(
+        Conflict.objects.filter(pk__in=[e.pk for e in heads]).values_list("pk", flat=True)
+    )
     candidates = [(key, payload, after)] + [
         (entry.pk, _payload_of(entry), entry.after or {})
-        for entry in shares
-        if (entry.before or {}).get("seen", "?") == before["seen"]
+        for entry in heads
+        if entry.pk not in decided
     ]
     safest = min((c[2].get("role") for c in candidates), key=lambda r: ROLE_RANK.get(r, 0))
     person = get_user_model().objects.filter(pk=user_id).first()

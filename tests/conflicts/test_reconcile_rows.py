@@ -279,6 +279,26 @@ def test_a_revocation_wins_over_a_concurrent_role_change(space: Space, owner: Us
     assert conflict.id == theirs.pk and conflict.lost["role"] == "viewer"
 
 
+def test_a_share_made_after_a_grant_that_a_revocation_raced_loses_to_it(
+    space: Space, owner: User, stranger: User
+):
+    """viewer; here editor, then viewer again; elsewhere (having seen only the first viewer)
+    a revocation. Our last share never saw the revocation, though it followed another
+    share: the revocation wins and our share is a conflict (the fault suite found it lost)."""
+    services.space_share(space=space, actor=owner, username="sam", role="viewer")
+    first = latest()
+    services.space_share(space=space, actor=owner, username="sam", role="editor")
+    services.space_share(space=space, actor=owner, username="sam", role="viewer")
+    ours = latest()
+    journal_history(ours)
+    _share_elsewhere(space, stranger, seen=first.pk, before="viewer", role=None)
+    Membership.objects.filter(space=space, user=stranger).delete()  # the revocation arrived
+    reconcile.reconcile()
+    assert not Membership.objects.filter(space=space, user=stranger).exists()
+    conflict = Conflict.objects.get()
+    assert conflict.id == ours.pk and conflict.lost["role"] == "viewer"
+
+
 def test_old_shares_of_the_same_person_are_not_concurrent(space: Space, owner: User, stranger):
     """viewer, revoked, then editor: the editor grant followed the revoke; nothing competes."""
     for role in ("viewer", None, "editor"):
