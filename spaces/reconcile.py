@@ -680,9 +680,9 @@ def _space_conflict(
 
 
 def _space_shared(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
-    """Access: shares of one person made on two replicas from the same share (``seen``: what
-    each author had seen) are concurrent; the safest role among them stays (no access < viewer
-    < editor) on every replica, and each higher one is a conflict the owner can restore. The
+    """Access: shares of one person that no other share has seen since (``seen``: what each
+    author had seen) are concurrent; the safest role among them stays (no access < viewer <
+    editor) on every replica, and each higher one is a conflict the owner can restore. The
     person is named by user id: a username can belong to another account on another replica."""
     before, after = payload.get("before") or {}, payload["after"] or {}
     if "seen" not in before or "user_id" not in after:
