@@ -156,21 +156,20 @@ def _cot(compiler: Any, node: Any) -> SQL:
     return f"(1 / tan({sqls[0]}))", params
 
 
+# ``t`` repeated ``n`` times: zeroblob(n) is n zero bytes, hex() 2n zeros, each '00' one copy.
+_TIMES = "replace(hex(zeroblob({n})), '00', {t})"
+
+
 @native(functions.Repeat)
 def _repeat(compiler: Any, node: Any) -> SQL:
     sqls, params = _args(compiler, node)
-    # zeroblob(n) is n zero bytes; hex() makes 2n zeros; each '00' becomes one copy. As in
-    # stock (Python's text * count): a NULL text or count is NULL, a negative count ''.
+    # As in stock (Python's text * count): a NULL text or count is NULL, a negative count ''.
     # (libSQL's replace() with a NULL replacement answers '', not NULL.)
     return _bind(
         "CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b < 0 THEN '' "
-        "ELSE replace(hex(zeroblob(b)), '00', a) END",
+        f"ELSE {_TIMES.format(n='b', t='a')} END",
         sqls,
     ), params
-
-
-# ``t`` repeated ``n`` times: zeroblob(n) is n zero bytes, hex() 2n zeros, each '00' one copy.
-_TIMES = "replace(hex(zeroblob({n})), '00', {t})"
 
 
 @native(functions.LPad)
