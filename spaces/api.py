@@ -26,6 +26,7 @@ from spaces.errors import (
     PreconditionFailed,
     ServiceError,
     TooManyRequests,
+    not_applied,
     unavailable_answer,
 )
 from spaces.models import ApiToken, Proposal, Thought
@@ -496,6 +497,7 @@ def unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
 def unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
     """The database cannot take the request now (busy, its primary unreachable, its files
     being rebuilt): 503 with ``Retry-After``."""
+    not_applied(request, exc)
     detail, retry_after = unavailable_answer(exc)
     response = api.create_response(request, {"detail": detail}, status=503)
     response["Retry-After"] = str(retry_after)

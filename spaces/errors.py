@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 logger = logging.getLogger("spaces")
 
@@ -42,6 +43,13 @@ class TooManyRequests(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def not_applied(request: Any, exc: Exception) -> None:
+    """Mark ``request`` for ``DatabaseUnavailableMiddleware`` to run once more when ``exc``
+    is a write the primary rolled back whole (nothing of it applied: safe to try again)."""
+    if getattr(exc.__cause__, "safe_to_retry", False):
+        request.write_not_applied = True
 
 
 def unavailable_answer(exc: Exception) -> tuple[str, int]:

@@ -5,6 +5,7 @@ a page the database cannot serve now with a 503 page that says why."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
-from spaces.errors import unavailable_answer
+from spaces.errors import not_applied, unavailable_answer
 
 logger = logging.getLogger("spaces")
 
@@ -56,17 +57,33 @@ class AgentSessionHeaderMiddleware:
 class DatabaseUnavailableMiddleware:
     """A page whose database work was refused (busy, primary unreachable, files being rebuilt)
     answers 503 with ``Retry-After`` and the reason, never a server error or a driver's text.
-    (The API answers the same in its exception handler.)"""
+    (The API answers the same in its exception handler.)
+
+    A request whose write the primary rolled back whole (``errors.not_applied``: nothing of it
+    was applied) runs again after a pause, twice at most, before its 503 goes out: replica
+    mode's "snapshot not found" passes within a second or two."""
+
+    RETRY_PAUSES = (0.3, 1.0)  # seconds
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        for pause in self.RETRY_PAUSES:
+            request.write_not_applied = False  # type: ignore[attr-defined]
+            response = self.get_response(request)
+            if not request.write_not_applied:  # type: ignore[attr-defined]
+                return response
+            logger.info(
+                "%s %s: the write was not applied; trying again", request.method, request.path
+            )
+            time.sleep(pause)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError):
             return None
+        not_applied(request, exception)
         detail, retry_after = unavailable_answer(exception)
         try:
             body = render_to_string("503.html", {"detail": detail}, request=request)

@@ -21,6 +21,7 @@ from syncops.replica import (
     RecoveryInProgress,
     RemoteUnavailable,
     Replica,
+    is_snapshot_pending,
     replica_for,
 )
 from syncops.runtime import ensure_started
@@ -248,9 +249,10 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
                 with self.wrap_database_errors, Database.translated_errors():
                     try:
                         self.connection.commit()
-                    except BaseException:
-                        self._end_failed_transaction()
-                        raise
+                    except BaseException as exc:
+                        if not committed_all_the_same(self.connection, exc):
+                            self._end_failed_transaction()
+                            raise
         finally:
             self.release_write_lock()
         self.committed_write()
@@ -325,6 +327,16 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         """False once the driver connection was closed under this wrapper (by a replica
         that dropped it): Django then opens a new one instead of reusing it."""
         return self.connection is not None and Database.is_open(self.connection)
+
+
+def committed_all_the_same(connection: Any, exc: BaseException) -> bool:
+    """Whether a COMMIT that raised was applied: the primary committed it and only the
+    replica's catch-up after it failed ("snapshot not found"), which leaves the connection
+    in autocommit. The replica catches up after the write (``committed_write``)."""
+    if not is_snapshot_pending(exc) or Database.in_transaction(connection):
+        return False
+    logger.warning("A COMMIT reached the primary but the replica could not catch up: %s", exc)
+    return True
 
 
 # What libSQL answers on a forwarding connection whose transaction could not be ended.
@@ -407,15 +419,21 @@ class CursorWrapper:
         try:
             return self._run_statement(sql, args)
         except Exception as exc:
-            driver_message = str(exc.__cause__ or exc)  # as the driver said it
-            # Stuck already, or a statement forwarded to the primary whose catch-up failed
-            # (the ROLLBACK that follows may return and leave the transaction open): the
-            # connection is dropped when this write lets go of it; the next write works.
-            if "replication error" in driver_message or any(
-                fragment in driver_message for fragment in _STUCK_WRITER
-            ):
-                self.wrapper.writer_in_doubt = True
+            driver = exc.__cause__ or exc  # as the driver said it
+            self._doubt_writer(driver)
+            if is_snapshot_pending(driver) and self.wrapper.replica.shares_connections:
+                # The statement reached the primary; its transaction ends with the dropped
+                # connection, so nothing of it stays there.
+                raise Database.not_applied() from driver
             raise
+
+    def _doubt_writer(self, exc: BaseException) -> None:
+        """Stuck already, or a statement forwarded to the primary whose catch-up failed (the
+        ROLLBACK that follows may return and leave the transaction open): the connection is
+        dropped when this write lets go of it; the next write works."""
+        message = str(exc)
+        if "replication error" in message or any(f in message for f in _STUCK_WRITER):
+            self.wrapper.writer_in_doubt = True
 
     def _run_statement(self, sql: str, args: list[Any]) -> Any:
         connection = self.wrapper.connection
@@ -462,7 +480,10 @@ class CursorWrapper:
             try:
                 cursor = self._execute(sql, args)  # reads any RETURNING rows before COMMIT
                 connection.commit()
-            except BaseException:
+            except BaseException as exc:
+                if committed_all_the_same(connection, exc):
+                    return cursor
+                self._doubt_writer(exc.__cause__ or exc)  # dropped while the lock is held
                 if Database.in_transaction(connection):
                     connection.rollback()
                 raise

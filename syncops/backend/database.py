@@ -17,6 +17,8 @@ from typing import Any
 
 import libsql_experimental as libsql
 
+from syncops.replica import is_snapshot_pending
+
 try:
     from turso import Error as _DriverError  # pyturso's PEP 249 base class (offline mode)
 except ImportError:  # pragma: no cover - pyturso is a dependency; keep local mode importable
@@ -65,6 +67,13 @@ class Unavailable(OperationalError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NotApplied(Unavailable):
+    """A write the primary rolled back whole: nothing of it was applied, so trying it again
+    is safe (the server does so once or twice itself before it answers 503)."""
+
+    safe_to_retry = True
 
 
 class InternalError(DatabaseError):
@@ -136,10 +145,11 @@ def translate_error(exc: BaseException) -> Error:
             "back; reads keep working from the local replica. Retry in a few seconds.",
             retry_after=5,
         )
-    if "snapshot not found" in message:
+    if is_snapshot_pending(exc):
         # sqld could not yet serve the frames an embedded replica asked for to catch up with
-        # its own write (tursodatabase/libsql#1310): passing, but which statement it broke
-        # is not known, so neither is whether the transaction was applied.
+        # its own write (tursodatabase/libsql#1310). The backend tells a statement's (the
+        # transaction is rolled back: NotApplied) from a COMMIT's (applied, when the driver
+        # is back in autocommit); this is the case where neither is known.
         return Unavailable(
             "The primary could not bring this replica up to date just now (libSQL: "
             '"snapshot not found", which passes within seconds); this write may or may not '
@@ -150,6 +160,17 @@ def translate_error(exc: BaseException) -> Error:
         if fragment in message:
             return error_class(message)
     return _PEP249_NAMES.get(type(exc).__name__, OperationalError)(message)
+
+
+def not_applied() -> NotApplied:
+    """The error of a forwarded statement whose catch-up failed: the backend drops the
+    connection, which ends the transaction on the primary, so nothing of it was applied."""
+    return NotApplied(
+        'The primary could not bring this replica up to date just now (libSQL: "snapshot '
+        'not found", which passes within seconds); nothing of this change was applied. '
+        "Retry in a moment.",
+        retry_after=1,
+    )
 
 
 def is_driver_panic(exc: BaseException) -> bool:

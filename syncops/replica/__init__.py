@@ -30,6 +30,7 @@ from syncops.replica.base import (
     SyncError,
     compare_epochs,
     is_corruption,
+    is_snapshot_pending,
 )
 from syncops.replica.http import RemoteReplica
 from syncops.replica.libsql import LibsqlReplica
@@ -51,6 +52,7 @@ __all__ = [
     "compare_epochs",
     "forget_replica",
     "is_corruption",
+    "is_snapshot_pending",
     "replica_for",
 ]
 

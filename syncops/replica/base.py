@@ -246,6 +246,16 @@ def is_corruption(exc: BaseException) -> bool:
     return any(text in message for text in _CORRUPTION)
 
 
+def is_snapshot_pending(exc: BaseException | str) -> bool:
+    """libSQL's embedded replica runs each statement it forwards on the primary, then catches
+    up with the primary's log (read-your-writes); this is that catch-up failing because sqld
+    compacted its log into a snapshot it cannot serve yet (tursodatabase/libsql#1310, passes
+    within seconds). The statement itself reached the primary: libsql's
+    ``RemoteConnection::execute_remote`` syncs after the primary's answer, and no libSQL
+    version retries this in an embedded replica."""
+    return "snapshot not found" in str(exc)
+
+
 def sync_error(action: str, replica: Replica, exc: Exception) -> SyncError:
     """The error a failed push or pull raises: Diverged when recovery is the way out."""
     if isinstance(exc, SyncError):

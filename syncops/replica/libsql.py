@@ -18,6 +18,7 @@ from syncops.replica.base import (
     Replica,
     SyncError,
     is_corruption,
+    is_snapshot_pending,
     sync_error,
 )
 
@@ -46,6 +47,7 @@ class LibsqlReplica(Replica):
     # instead, which never broke it (scripts/probes/libsql_plain_readers.py).
     reads_apart = True
     HEALTH_TIMEOUT = 1.0  # seconds; checked before every write (one more round trip)
+    CATCH_UP_WAIT = 5.0  # seconds a write waits for a snapshot sqld cannot serve yet
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -224,12 +226,22 @@ class LibsqlReplica(Replica):
         pass  # writes are forwarded to the primary as they happen
 
     def committed_write(self, connection: Any) -> None:
-        # Read-your-writes: the local file holds the forwarded write before the response.
-        # (The remote's epoch is checked by the background pulls, not on every write.)
-        try:
-            self.pull(check=False)
-        except SyncError as exc:
-            logger.warning("%s", exc)
+        """Read-your-writes: the local file holds the forwarded write before the response.
+        (The remote's epoch is checked by the background pulls, not on every write.) A
+        snapshot sqld cannot serve yet is waited for, up to ``CATCH_UP_WAIT`` seconds; after
+        that the write stands and the timer's pulls bring it."""
+        deadline = time.monotonic() + self.CATCH_UP_WAIT
+        delay = 0.1
+        while True:
+            try:
+                self.pull(check=False)
+                return
+            except SyncError as exc:
+                if not is_snapshot_pending(exc) or time.monotonic() + delay > deadline:
+                    logger.warning("%s", exc)
+                    return
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def close(self) -> None:
         with self.lock:

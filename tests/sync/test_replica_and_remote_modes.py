@@ -277,3 +277,120 @@ def test_a_failed_commit_does_not_leave_the_shared_connection_in_a_transaction(
     assert "FIRST OperationalError" in output
     found = output.split("KEYS", 1)[1]
     assert "'after'" in found and "'before'" in found and "'lost'" not in found
+
+
+# The replica-mode soak's last errors: sqld answered "snapshot not found" to the replica's
+# catch-up after a forwarded statement, about twice a minute (tursodatabase/libsql#1310).
+# libSQL raises it after the primary answered (RemoteConnection::execute_remote): a COMMIT
+# that raises it was applied and leaves the connection in autocommit; a statement inside a
+# transaction that raises it leaves the transaction open on the primary. The doubles below
+# do exactly that on the real connection to a real sqld.
+SNAPSHOT_PENDING = (
+    SHARED_CONNECTION
+    + """
+PENDING = ValueError("Replication error: snapshot not found (injected)")
+
+
+class Pending:
+    # The shared connection; the next COMMIT (FAIL_AT == "commit") or INSERT of a thought
+    # (FAIL_AT == "statement") runs on the primary and then raises as libSQL's catch-up does.
+    # With SYNC_FAILS, the replica's next catch-ups fail the same way (the snapshot is still
+    # being made), so the write must wait for it.
+    failed = False
+    sync_fails = SYNC_FAILS
+
+    def __getattr__(self, name):
+        return getattr(shared, name)
+
+    def cursor(self):
+        outer = self
+
+        class Cursor:
+            def __init__(self, cursor):
+                self.cursor = cursor
+
+            def __getattr__(self, name):
+                return getattr(self.cursor, name)
+
+            def execute(self, sql, *args):
+                result = self.cursor.execute(sql, *args)
+                if FAIL_AT == "statement" and sql.startswith('INSERT INTO "spaces_thought"'):
+                    if not Pending.failed:
+                        Pending.failed = True
+                        raise PENDING
+                return result
+
+        return Cursor(shared.cursor())
+
+    def commit(self):
+        shared.commit()
+        if FAIL_AT == "commit" and not Pending.failed:
+            Pending.failed = True
+            raise PENDING
+
+    def sync(self):
+        if Pending.failed and Pending.sync_fails:
+            Pending.sync_fails -= 1
+            raise PENDING
+        return shared.sync()
+
+
+replica._sync_connection = Pending()
+"""
+)
+
+
+@pytest.mark.parametrize("sync_fails", [0, 3])
+def test_a_commit_whose_catch_up_failed_is_a_write_that_happened(
+    sqld_server: Server, tmp_path: Path, sync_fails: int
+):
+    """It was answered 503 "may or may not have been applied", for a write the primary had
+    committed; now the write succeeds, and the replica catches up before the response, even
+    when the snapshot takes a few tries."""
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    prepare_database(a)
+    script = (
+        f"FAIL_AT = 'commit'\nSYNC_FAILS = {sync_fails}\n"
+        + SNAPSHOT_PENDING
+        + """
+services.thought_create(space=space, actor=user, key="applied", title="A")
+print("FAILED", Pending.failed, "SYNCS LEFT", Pending.sync_fails)
+print("LOCAL", Thought.objects.filter(key="applied").count())
+services.thought_create(space=space, actor=user, key="after", title="B")
+print("KEYS", sorted(Thought.objects.values_list("key", flat=True)))
+"""
+    )
+    output = manage(a, "shell", "--no-imports", "-c", script)
+    assert "FAILED True SYNCS LEFT 0" in output, output
+    assert "LOCAL 1" in output, output  # read from the replica file, right after the write
+    found = output.split("KEYS", 1)[1]
+    assert "'applied'" in found and "'after'" in found, output
+
+
+def test_a_request_whose_statement_lost_its_catch_up_runs_again_and_writes_once(
+    sqld_server: Server, tmp_path: Path
+):
+    """A statement inside the transaction raised it: the transaction ends with the dropped
+    connection (nothing applied), and the server runs the request again before it answers,
+    so the client sees 201 and the thought exists once."""
+    a = sync_env(tmp_path, "a", "replica", sqld_server.url)
+    demo = prepare_database(a)
+    script = (
+        "FAIL_AT = 'statement'\nSYNC_FAILS = 0\n"
+        + SNAPSHOT_PENDING
+        + f"""
+from django.test import Client
+client = Client(HTTP_AUTHORIZATION="Bearer {demo.token}", HTTP_HOST="127.0.0.1")
+response = client.post(
+    "/api/spaces/{demo.space_id}/thoughts", {{"key": "once", "title": "O"}},
+    content_type="application/json",
+)
+print("STATUS", response.status_code, "FAILED", Pending.failed)
+print("ONCE", Thought.objects.filter(key="once").count())
+"""
+    )
+    output = manage(a, "shell", "--no-imports", "-c", script)
+    assert "STATUS 201 FAILED True" in output, output
+    assert "ONCE 1" in output, output
+    on_primary = sync_env(tmp_path, "b", "replica", sqld_server.url)
+    assert [row[2] for row in thoughts(on_primary)].count("once") == 1
