@@ -6,7 +6,7 @@ which also applies the token's mode (a ``confirm`` token's change becomes a prop
 the bottom of this module. Proposals and agent sessions are in spaces/api_agents.py.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: ninja reads the query types at runtime.
 
 from typing import Any
 
@@ -17,8 +17,9 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.pagination import paginate
 
-from spaces import conflicts, proposals, search, selectors
+from spaces import conflicts, proposals, search, selectors, timeline
 from spaces.api_agents import router as agents_router
+from spaces.api_archive import router as archive_router
 from spaces.auth import API_AUTH
 from spaces.embeddings import get_embedder
 from spaces.errors import (
@@ -37,6 +38,7 @@ from spaces.schemas import (
     JsonObjects,
     LinkIn,
     LinkOut,
+    MomentQuery,
     Pagination,
     ProposalOut,
     RelatedOut,
@@ -228,9 +230,17 @@ def share_space(request: HttpRequest, space_id: str, payload: ShareIn) -> Any:
     tags=["thoughts"],
 )
 @paginate(Pagination)
-def list_thoughts(request: HttpRequest, space_id: str) -> Any:
-    """The space's thoughts ordered by position, then key."""
-    return selectors.thought_list(space=_space(request, space_id))
+def list_thoughts(
+    request: HttpRequest,
+    space_id: str,
+    query: Query[MomentQuery],
+) -> Any:
+    """The space's thoughts ordered by position, then key; with ``at`` (ISO 8601 with a time
+    zone), as they were at that moment, from the space's history."""
+    space = _space(request, space_id)
+    if query.at is not None:
+        return timeline.state_at(space, query.at).ordered()
+    return selectors.thought_list(space=space)
 
 
 @api.post(
@@ -448,6 +458,7 @@ def related_thoughts(request: HttpRequest, space_id: str, node_key: str, limit: 
 
 
 api.add_router("/", agents_router)
+api.add_router("/", archive_router)
 
 
 # --- errors ------------------------------------------------------------------------------

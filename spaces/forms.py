@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
@@ -185,4 +186,40 @@ class TokenForm(forms.Form):
         initial=ApiToken.Mode.DIRECT,
         help_text="direct: changes apply at once, as you. confirm: reads answer at once, every "
         "change waits as a proposal until approved. read: reads only.",
+    )
+
+
+class ImportForm(forms.Form):
+    """Upload an archive: a ThoughtSpace archive (.jsonl) or a zip of Markdown files."""
+
+    archive = forms.FileField(
+        help_text="A ThoughtSpace archive (.jsonl) or a zip of Markdown files (an Obsidian vault)."
+    )
+    into = forms.ChoiceField(
+        label="Into",
+        required=False,
+        help_text="A new space, or merged into one you can edit (what it has already is kept).",
+    )
+    dry_run = forms.BooleanField(label="Dry run: check and count, change nothing", required=False)
+
+    def __init__(self, *args: Any, spaces: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["into"].choices = [("", "A new space"), *spaces]
+
+    def clean_archive(self) -> Any:
+        upload = self.cleaned_data["archive"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size} bytes; the limit is {settings.IMPORT_MAX_BYTES}."
+            )
+        return upload
+
+
+class MomentForm(forms.Form):
+    """A moment to show a space as it was at."""
+
+    at = forms.DateTimeField(
+        label="As it was at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
+        input_formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S.%f"],
     )

@@ -188,6 +188,9 @@ def queue_embedding(sender: Any = None, *, event: dict[str, Any], **kwargs: Any)
     data = event.get("data") or {}
     if str(event.get("type")) in EMBEDDED_EVENTS and data.get("id"):
         worker.submit(str(data["id"]))
+    elif event.get("type") == "space.imported":  # many thoughts at once: the space's new ones
+        for thought_id in stale_thought_ids(space=Space(pk=event["space_id"])):
+            worker.submit(thought_id)
 
 
 @atexit.register

@@ -29,12 +29,10 @@ class ApiBodyLimitMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
-            if length > settings.API_MAX_BODY_BYTES:
+            limit = settings.API_BODY_LIMITS.get(request.path, settings.API_MAX_BODY_BYTES)
+            if length > limit:
                 return JsonResponse(
-                    {
-                        "detail": f"The request body is {length} bytes; the limit is "
-                        f"{settings.API_MAX_BODY_BYTES}."
-                    },
+                    {"detail": f"The request body is {length} bytes; the limit is {limit}."},
                     status=413,
                 )
         return self.get_response(request)

@@ -12,7 +12,7 @@ from ninja import Field, Schema
 from ninja.conf import settings as ninja_settings
 from ninja.pagination import LimitOffsetPagination
 from ninja.parser import Parser
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict
 from pydantic.json_schema import SkipJsonSchema
 
 from spaces.errors import InvalidInput, ServiceError
@@ -122,6 +122,12 @@ class SpaceOut(Schema):
     updated_at: datetime
 
 
+class MomentQuery(Schema):
+    at: AwareDatetime | None = Field(
+        None, description="As they were at this moment (ISO 8601 with a time zone)."
+    )
+
+
 class ThoughtIn(Input):
     key: str = Field(
         pattern=KEY_PATTERN,
@@ -161,6 +167,8 @@ class ThoughtOut(Schema):
 
     @staticmethod
     def resolve_parent(obj: Any) -> str | None:
+        if isinstance(obj, dict):  # a thought as it was (spaces.timeline)
+            return obj.get("parent")  # type: ignore[no-any-return]
         return obj.parent.key if obj.parent_id else None
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from spaces.attribution import current_credit
-from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, ServiceError
 from spaces.events import emit_on_commit
 from spaces.ids import new_id
 from spaces.models import (
@@ -274,6 +275,146 @@ def thought_create(
             ) from None
         raise
     return thought
+
+
+class RecordError(Exception):
+    """``space_import`` refused ``records[index]`` (a thought, or a link when ``link``):
+    ``error`` says why."""
+
+    def __init__(self, index: int, error: ServiceError, *, link: bool = False) -> None:
+        super().__init__(str(error))
+        self.index, self.error, self.link = index, error, link
+
+
+IMPORT_BATCH = 500
+SNAPSHOT_FIELDS = ("id", "key", "title", "body", "kind", "metadata", "position", "version")
+_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+class _Batch:
+    """Rows and their history entries, written ``IMPORT_BATCH`` at a time."""
+
+    def __init__(self, space: Space, actor: Any, model: type[Any]) -> None:
+        self.space, self.actor, self.model = space, actor, model
+        self.credit = current_credit()
+        self.rows: list[Any] = []
+        self.entries: list[HistoryEntry] = []
+
+    def add(self, row: Any, action: str, thought_key: str, after: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.entries.append(
+            HistoryEntry(
+                space=self.space,
+                action=action,
+                thought_key=thought_key,
+                after=after,
+                actor=self.actor,
+                actor_name=_actor_name(self.actor),
+                agent_session=self.credit.agent_session,
+                proposal=self.credit.proposal,
+            )
+        )
+        if len(self.rows) == IMPORT_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.model.objects.bulk_create(self.rows)
+            HistoryEntry.objects.bulk_create(self.entries)
+        self.rows, self.entries = [], []
+
+
+def space_import(
+    *,
+    space: Space,
+    actor: Any,
+    thoughts: Sequence[Any],
+    links: Sequence[Any] = (),
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Add many thoughts and links at once (an import), inside the caller's transaction:
+    each checked as ``thought_create`` and ``link_create`` check it, each with its history
+    entry, written in batches. ``thoughts`` (with the fields of ``thought_create`` and an
+    ``id`` kept when no thought has it) come parents first, a parent one of them or of the
+    space; ``links`` (source, target, label) join thoughts of the space once they are in;
+    a link the space has already is skipped. Pages hear one ``space.imported`` event (they
+    reload) instead of one per row. Returns the number of links made."""
+    keys = dict(space.thoughts.values_list("key", "pk"))
+    wanted = [r.id for r in thoughts if r.id and _ULID.match(r.id)]
+    taken = {
+        pk
+        for start in range(0, len(wanted), IMPORT_BATCH)
+        for pk in Thought.objects.filter(pk__in=wanted[start : start + IMPORT_BATCH]).values_list(
+            "pk", flat=True
+        )
+    }
+    batch = _Batch(space, actor, Thought)
+    for index, record in enumerate(thoughts):
+        try:
+            key = _key(record.key)
+            if key in keys:
+                raise Conflict(f"A thought with key {key!r} already exists in this space.")
+            if record.parent is not None and record.parent not in keys:
+                raise InvalidInput(f"parent {record.parent!r} is not a thought of this space.")
+            keep = record.id and _ULID.match(record.id) and record.id not in taken
+            thought = Thought(
+                id=record.id if keep else new_id(),
+                space=space,
+                key=key,
+                title=_text(record.title, field="title", limit=TITLE_MAX, required=True),
+                body=_text(record.body, field="body", limit=BODY_MAX),
+                kind=_text(record.kind, field="kind", limit=KIND_MAX),
+                metadata=_metadata(record.metadata),
+                parent_id=keys[record.parent] if record.parent is not None else None,
+                position=_position(record.position),
+            )
+        except ServiceError as exc:
+            raise RecordError(index, exc) from None
+        keys[key] = thought.pk
+        taken.add(thought.pk)
+        after = {name: getattr(thought, name) for name in SNAPSHOT_FIELDS}
+        batch.add(thought, Action.NODE_CREATED, key, after | {"parent": record.parent})
+        if progress and (index + 1) % IMPORT_BATCH == 0:
+            progress(index + 1)
+    batch.flush()
+    have = set(space.links.values_list("source__key", "target__key", "label"))
+    batch = _Batch(space, actor, Link)
+    made = 0
+    for index, record in enumerate(links):
+        try:
+            label = _text(record.label, field="label", limit=LABEL_MAX)
+            for end in (record.source, record.target):
+                if end not in keys:
+                    raise InvalidInput(f"{end!r} is not a thought of this space.")
+            if record.source == record.target:
+                raise InvalidInput("A link needs two different thoughts.")
+        except ServiceError as exc:
+            raise RecordError(index, exc, link=True) from None
+        if (record.source, record.target, label) in have:
+            continue
+        have.add((record.source, record.target, label))
+        link = Link(
+            space=space,
+            source_id=keys[record.source],
+            target_id=keys[record.target],
+            label=label,
+        )
+        snapshot = {"id": link.pk, "source": record.source, "target": record.target}
+        batch.add(link, Action.LINK_CREATED, record.source, snapshot | {"label": label})
+        made += 1
+    batch.flush()
+    if progress:
+        progress(len(thoughts))
+    if thoughts or links:
+        emit_on_commit(
+            {
+                "type": "space.imported",
+                "space_id": space.pk,
+                "actor": _actor_name(actor),
+                "data": {"thoughts": len(thoughts), "links": len(links)},
+            }
+        )
+    return made
 
 
 def _check_version(thought: Thought, expected_version: int | None) -> None:

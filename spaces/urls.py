@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from spaces import views, views_agents, views_conflicts, views_explore
+from spaces import views, views_agents, views_archive, views_conflicts, views_explore
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="space-list"), name="home"),
@@ -17,12 +17,21 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("spaces/", views.space_list, name="space-list"),
     path("spaces/new/", views.space_create, name="space-create"),
+    path("spaces/import/", views_archive.space_import, name="space-import"),
     path("spaces/<str:space_id>/", views.space_detail, name="space-detail"),
     path("spaces/<str:space_id>/edit/", views.space_edit, name="space-edit"),
     path("spaces/<str:space_id>/delete/", views.space_delete, name="space-delete"),
     path("spaces/<str:space_id>/share/", views.space_share, name="space-share"),
     path("spaces/<str:space_id>/history/", views.space_history, name="space-history"),
     path("spaces/<str:space_id>/live/", views.space_live, name="space-live"),
+    path("spaces/<str:space_id>/export/", views_archive.space_export, name="space-export"),
+    path("spaces/<str:space_id>/at/", views_archive.space_at, name="space-at"),
+    path("spaces/<str:space_id>/restore/", views_archive.space_restore, name="space-restore"),
+    path(
+        "spaces/<str:space_id>/history/<str:entry_id>/restore/",
+        views_archive.version_restore,
+        name="version-restore",
+    ),
     path(
         "spaces/<str:space_id>/conflicts/",
         views_conflicts.space_conflicts,

@@ -154,7 +154,12 @@ def space_history(request: HttpRequest, space_id: str) -> HttpResponse:
     page = Paginator(selectors.history_list(space=space), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    context = {"space": space, "page": page, "rows": history_rows(page.object_list)}
+    context = {
+        "space": space,
+        "page": page,
+        "rows": history_rows(page.object_list),
+        "can_edit": space.user_role in ("owner", "editor"),  # type: ignore[attr-defined]
+    }
     return render(request, "spaces/history.html", context)
 
 

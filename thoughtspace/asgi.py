@@ -63,11 +63,11 @@ def api_body_limit(inner: Any) -> Any:
     """An /api/ request body over ``API_MAX_BODY_BYTES`` is refused with 413 as it streams
     in, whatever its framing: spaces.middleware reads ``Content-Length``, which a chunked
     body does not have, and Django would otherwise read such a body whole."""
-    limit = settings.API_MAX_BODY_BYTES
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if not scope["path"].startswith("/api/"):
             return await inner(scope, receive, send)
+        limit = settings.API_BODY_LIMITS.get(scope["path"], settings.API_MAX_BODY_BYTES)
         received = 0
 
         async def counted() -> dict[str, Any]:

@@ -197,6 +197,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Request bodies above this answer 413 (the API's size limits are tighter, per field).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = 64 * 1024
+# An import (POST /api/imports, or its page's upload) carries a whole space.
+IMPORT_MAX_BYTES = int(env_float("THOUGHTSPACE_IMPORT_MAX_MIB", 64, minimum=1) * 2**20)
+API_BODY_LIMITS = {"/api/imports": IMPORT_MAX_BYTES}  # paths with a limit of their own
 NINJA_PAGINATION_PER_PAGE = 100
 NINJA_PAGINATION_MAX_LIMIT = 1000
 

@@ -11,9 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from spaces import indexing
 from spaces.embeddings import get_embedder
+from spaces.management.progress import bar
 from spaces.models import Space
-
-BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -53,6 +52,4 @@ class Command(BaseCommand):
             self.stdout.write(f"Embedded {stored} thoughts in {elapsed:.1f} s.")
 
     def _progress(self, done: int, total: int) -> None:
-        filled = BAR_WIDTH * done // total
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stdout.write(f"[{bar}] {done}/{total} {100 * done // total}%")
+        bar(self.stdout, done, total)

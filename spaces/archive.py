@@ -1,0 +1,393 @@
+"""Export a space as a lossless archive and import one: the archive format, reading it (with
+the file and line of every error) and applying it through the services.
+
+The archive is JSON Lines (docs/archive.md): a header line, then one record a line, each an
+object with a ``type``: ``space``, ``thought`` (parents before their children), ``link``,
+``history`` and ``conflict``. Export streams it from the database in chunks, so memory does
+not grow with the space. An import reads a whole archive before it writes anything: a bad
+line stops it with its number and nothing changed. Markdown folders (``spaces.vault``) are
+read into the same ``Plan`` and applied the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from spaces import services
+from spaces.errors import InvalidInput
+from spaces.models import Conflict, Space, Thought
+
+FORMAT = "thoughtspace-space"
+SCHEMA = 1
+CHUNK = 500  # rows read from the database at a time
+UNRESOLVED = "unresolved link: "  # how a plan lists a link to a note that is not there
+Progress = Callable[[int], None]
+
+
+class ArchiveError(InvalidInput):
+    """What is wrong with an archive, where: ``file`` and ``line`` (1-based) when known."""
+
+    def __init__(self, message: str, *, file: str = "", line: int | None = None) -> None:
+        where = ", ".join(part for part in (file, f"line {line}" if line else "") if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file, self.line = file, line
+
+
+@dataclass
+class ThoughtRecord:
+    key: str
+    title: str
+    body: str = ""
+    kind: str = "note"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    parent: str | None = None
+    position: int = 0
+    id: str | None = None
+    file: str = ""
+    line: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "body": self.body,
+            "kind": self.kind,
+            "metadata": self.metadata,
+            "parent": self.parent,
+            "position": self.position,
+        }
+
+
+@dataclass
+class LinkRecord:
+    source: str
+    target: str
+    label: str = ""
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Plan:
+    """What an archive holds, read and checked, before anything is written."""
+
+    title: str
+    description: str = ""
+    thoughts: list[ThoughtRecord] = field(default_factory=list)
+    links: list[LinkRecord] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)  # files kept out (listed, not lost)
+    history: int = 0  # history entries in the archive (kept there; not imported)
+    conflicts: int = 0
+
+
+@dataclass
+class Report:
+    space_id: str = ""
+    created: int = 0
+    unchanged: int = 0
+    links: int = 0
+    links_unchanged: int = 0
+    conflicts: list[str] = field(default_factory=list)  # differences kept as the space had them
+    attachments: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        verb = "would create" if self.dry_run else "created"
+        out = [
+            f"{verb} {self.created} thoughts and {self.links} links; "
+            f"{self.unchanged} thoughts and {self.links_unchanged} links were there already"
+        ]
+        out += [f"conflict: {c}" for c in self.conflicts]
+        unresolved = [a for a in self.attachments if a.startswith(UNRESOLVED)]
+        files = [a for a in self.attachments if not a.startswith(UNRESOLVED)]
+        if files:
+            out.append(
+                f"{len(files)} attachments not imported (named in the metadata of the thoughts "
+                "that embed them, under 'attachments'): " + ", ".join(files)
+            )
+        out += unresolved
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "space_id": self.space_id,
+            "created": self.created,
+            "unchanged": self.unchanged,
+            "links": self.links,
+            "links_unchanged": self.links_unchanged,
+            "conflicts": self.conflicts,
+            "attachments": self.attachments,
+            "dry_run": self.dry_run,
+        }
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode() + b"\n"
+
+
+def _tree_order(space: Space) -> Iterator[Thought]:
+    """The space's thoughts, parents before children (level by level), a chunk at a time."""
+    level: list[str | None] = [None]
+    seen = 0
+    while level:
+        following: list[str | None] = []
+        for start in range(0, len(level), CHUNK):
+            parents = level[start : start + CHUNK]
+            query = space.thoughts.select_related("parent").order_by("position", "key")
+            if parents == [None]:
+                query = query.filter(parent__isnull=True)
+            else:
+                query = query.filter(parent_id__in=parents)
+            for thought in query.iterator(chunk_size=CHUNK):
+                seen += 1
+                following.append(thought.pk)
+                yield thought
+        level = following
+
+
+def export_jsonl(space: Space, progress: Progress | None = None) -> Iterator[bytes]:
+    """The lossless archive of ``space``, a line at a time."""
+    count = space.thoughts.count()
+    yield _line({"type": "header", "format": FORMAT, "schema": SCHEMA, "thoughts": count})
+    yield _line(
+        {
+            "type": "space",
+            "id": space.pk,
+            "title": space.title,
+            "description": space.description,
+            "owner": space.owner.get_username(),
+            "version": space.version,
+            "created_at": space.created_at.isoformat(),
+        }
+    )
+    done = 0
+    for thought in _tree_order(space):
+        record = thought.snapshot()
+        record.update(
+            type="thought",
+            created_at=thought.created_at.isoformat(),
+            updated_at=thought.updated_at.isoformat(),
+        )
+        yield _line(record)
+        done += 1
+        if progress and done % CHUNK == 0:
+            progress(done)
+    links = space.links.select_related("source", "target").order_by("created_at", "id")
+    for link in links.iterator(chunk_size=CHUNK):
+        yield _line(dict(link.snapshot(), type="link", created_at=link.created_at.isoformat()))
+    for entry in space.history.order_by("id").iterator(chunk_size=CHUNK):
+        yield _line(
+            {
+                "type": "history",
+                "id": entry.pk,
+                "action": entry.action,
+                "thought_key": entry.thought_key,
+                "actor": entry.actor_name,
+                "base_version": entry.base_version,
+                "before": entry.before,
+                "after": entry.after,
+                "created_at": entry.created_at.isoformat(),
+            }
+        )
+    open_conflicts = Conflict.objects.filter(space=space, resolution__isnull=True).order_by("id")
+    for conflict in open_conflicts.iterator(chunk_size=CHUNK):
+        yield _line(
+            {
+                "type": "conflict",
+                "id": conflict.pk,
+                "kind": conflict.kind,
+                "action": conflict.action,
+                "thought_key": conflict.thought_key,
+                "lost": conflict.lost,
+                "kept": conflict.kept,
+                "detail": conflict.detail,
+                "actor": conflict.actor_name,
+            }
+        )
+    if progress:
+        progress(done)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _field(record: dict[str, Any], name: str, kind: Any, default: Any, where: dict) -> Any:
+    value = record.get(name, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ArchiveError(f"{record.get('type')} field {name!r} has the wrong type", **where)
+    return value
+
+
+def read_jsonl(lines: Iterable[bytes | str], *, file: str = "archive") -> Plan:
+    """Read and check an archive; ``ArchiveError`` names the first bad line."""
+    plan: Plan | None = None
+    keys: set[str] = set()
+    for number, raw in enumerate(lines, start=1):
+        where = {"file": file, "line": number}
+        try:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise ArchiveError("not UTF-8 text", **where) from None
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text.strip())
+        except ValueError as exc:
+            raise ArchiveError(f"not JSON ({exc})", **where) from None
+        if not isinstance(record, dict):
+            raise ArchiveError("each line must be a JSON object", **where)
+        kind = record.get("type")
+        if number == 1 or plan is None and kind == "header":
+            if kind != "header" or record.get("format") != FORMAT:
+                raise ArchiveError(
+                    f"not a ThoughtSpace archive (the first line must be its {FORMAT!r} header)",
+                    **where,
+                )
+            if record.get("schema") != SCHEMA:
+                raise ArchiveError(
+                    f"archive schema {record.get('schema')!r} is not supported (this version "
+                    f"reads schema {SCHEMA})",
+                    **where,
+                )
+            plan = Plan(title="")
+            continue
+        assert plan is not None
+        if kind == "space":
+            plan.title = _field(record, "title", str, "", where)
+            plan.description = _field(record, "description", str, "", where)
+        elif kind == "thought":
+            key, title = record.get("key"), record.get("title")
+            if not isinstance(key, str) or not isinstance(title, str):
+                raise ArchiveError("a thought needs a key and a title (strings)", **where)
+            if key in keys:
+                raise ArchiveError(f"thought key {key!r} appears twice", **where)
+            keys.add(key)
+            optional = (str, type(None))
+            plan.thoughts.append(
+                ThoughtRecord(
+                    key=key,
+                    title=title,
+                    body=_field(record, "body", str, "", where),
+                    kind=_field(record, "kind", str, "note", where),
+                    metadata=_field(record, "metadata", dict, {}, where),
+                    parent=_field(record, "parent", optional, None, where),
+                    position=_field(record, "position", int, 0, where),
+                    id=_field(record, "id", optional, None, where),
+                    **where,
+                )
+            )
+        elif kind == "link":
+            source, target = record.get("source"), record.get("target")
+            if not isinstance(source, str) or not isinstance(target, str):
+                raise ArchiveError("a link needs a source and a target key", **where)
+            label = _field(record, "label", str, "", where)
+            plan.links.append(LinkRecord(source, target, label, **where))
+        elif kind == "history":
+            plan.history += 1
+        elif kind == "conflict":
+            plan.conflicts += 1
+        else:
+            raise ArchiveError(f"unknown record type {kind!r}", **where)
+    if plan is None:
+        raise ArchiveError("the archive is empty", file=file)
+    if not plan.title.strip():
+        raise ArchiveError("the archive has no space record with a title", file=file)
+    return plan
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+class _DryRun(Exception):
+    pass
+
+
+def parents_first(records: list[ThoughtRecord], known: set[str]) -> list[ThoughtRecord]:
+    """``records`` ordered so that every parent comes before its children; a parent must be
+    one of them or one of ``known`` (the space's keys), and there is no cycle."""
+    by_key = {r.key: r for r in records}
+    ordered: list[ThoughtRecord] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: placed
+    for record in records:
+        path: list[ThoughtRecord] = []
+        current: ThoughtRecord | None = record
+        while current is not None and state.get(current.key) != 2:
+            if state.get(current.key) == 1:
+                raise ArchiveError(
+                    f"thought {current.key!r} is its own ancestor (a cycle of parents)",
+                    file=current.file,
+                    line=current.line,
+                )
+            state[current.key] = 1
+            path.append(current)
+            parent = current.parent
+            if parent is not None and parent not in by_key and parent not in known:
+                raise ArchiveError(
+                    f"thought {current.key!r} names parent {parent!r}, which is not in the "
+                    "archive or the space",
+                    file=current.file,
+                    line=current.line,
+                )
+            current = by_key.get(parent) if parent is not None else None
+        for placed in reversed(path):
+            state[placed.key] = 2
+            ordered.append(placed)
+    return ordered
+
+
+def apply(
+    plan: Plan,
+    *,
+    actor: Any,
+    into: Space | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> Report:
+    """Write ``plan`` as one transaction: into a new space owned by ``actor``, or merged into
+    ``into`` (a key the space has already is left as the space has it; a difference is
+    reported as a conflict, never overwritten). ``dry_run`` rolls it all back."""
+    report = Report(dry_run=dry_run, attachments=list(plan.attachments))
+    try:
+        with transaction.atomic():
+            space = into or services.space_create(
+                owner=actor, title=plan.title[:200], description=plan.description
+            )
+            report.space_id = space.pk
+            existing = {t.key: t for t in space.thoughts.select_related("parent").iterator(CHUNK)}
+            new: list[ThoughtRecord] = []
+            for record in parents_first(plan.thoughts, set(existing)):
+                current = existing.get(record.key)
+                if current is None:
+                    new.append(record)
+                    continue
+                snapshot = current.snapshot()
+                theirs = {name: snapshot[name] for name in record.fields()}
+                if theirs == record.fields():
+                    report.unchanged += 1
+                else:
+                    changed = sorted(n for n, v in record.fields().items() if theirs[n] != v)
+                    report.conflicts.append(
+                        f"{record.key!r} differs from the space's in {', '.join(changed)}; "
+                        "the space's is kept"
+                    )
+            try:
+                report.links = services.space_import(
+                    space=space, actor=actor, thoughts=new, links=plan.links, progress=progress
+                )
+            except services.RecordError as exc:
+                record = (plan.links if exc.link else new)[exc.index]
+                raise ArchiveError(str(exc.error), file=record.file, line=record.line) from None
+            report.created = len(new)
+            report.links_unchanged = len(plan.links) - report.links
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report

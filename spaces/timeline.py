@@ -1,0 +1,205 @@
+"""A space as it was at any moment, read from its history, and going back to it.
+
+``state_at`` replays the space's history up to a moment: the thoughts (as their snapshots),
+the links and the space's title and description. It follows what the services do beside the
+history entry: a deleted thought's children move up to its parent and its links go with it;
+a thought or link made against a thought already deleted elsewhere is moved up or dropped as
+reconciliation does. A write that lost to a concurrent one on another replica (its history
+entry is a ``Conflict``'s id) never happened in this account, as it did not on the space.
+
+``restore_to`` writes the differences between that state and today's as ordinary changes
+(services, history, live updates, sync), in one transaction: it can itself be undone by a
+restore to the moment before it. Shares are not rolled back: who may see a space is not a
+matter of its content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from spaces import services
+from spaces.errors import InvalidInput, NotFound
+from spaces.models import Conflict, HistoryEntry, Space, Thought
+
+Action = HistoryEntry.Action
+CONTENT = ("title", "body", "kind", "metadata", "parent", "position")
+CHUNK = 1000
+
+
+@dataclass
+class SpaceState:
+    title: str = ""
+    description: str = ""
+    thoughts: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> snapshot
+    links: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def ordered(self) -> list[dict[str, Any]]:
+        """The thoughts in page order (position, then key)."""
+        return sorted(self.thoughts.values(), key=lambda t: (t["position"], t["key"]))
+
+
+def _link_key(snapshot: dict[str, Any]) -> tuple[str, str, str]:
+    return (snapshot["source"], snapshot["target"], snapshot.get("label", ""))
+
+
+def state_at(space: Space, at: datetime) -> SpaceState:
+    """The space as its history says it was at ``at``."""
+    state = SpaceState()
+    moved_up: dict[str, str | None] = {}  # a deleted thought's key -> its parent then
+    lost = set(Conflict.objects.filter(space=space).values_list("pk", flat=True))
+    entries = space.history.filter(created_at__lte=at).order_by("created_at", "id")
+    for entry in entries.iterator(chunk_size=CHUNK):
+        if entry.pk in lost:
+            continue
+        before, after = entry.before or {}, entry.after or {}
+        if entry.action in (Action.SPACE_CREATED, Action.SPACE_UPDATED):
+            state.title = after.get("title", state.title)
+            state.description = after.get("description", state.description)
+        elif entry.action in (Action.NODE_CREATED, Action.NODE_UPDATED) and after.get("key"):
+            snapshot = dict(after, created_at=entry.created_at, updated_at=entry.created_at)
+            previous = state.thoughts.get(after["key"])
+            if previous is not None and entry.action == Action.NODE_UPDATED:
+                snapshot["created_at"] = previous["created_at"]
+            state.thoughts[after["key"]] = snapshot
+        elif entry.action == Action.NODE_DELETED and before.get("key"):
+            key = before["key"]
+            gone = state.thoughts.pop(key, None)
+            moved_up[key] = (gone or before).get("parent")
+            for thought in state.thoughts.values():
+                if thought.get("parent") == key:
+                    thought["parent"] = moved_up[key]
+            state.links = {k: link for k, link in state.links.items() if key not in (k[0], k[1])}
+        elif entry.action == Action.LINK_CREATED and after.get("source"):
+            state.links[_link_key(after)] = after
+        elif entry.action == Action.LINK_DELETED and before.get("source"):
+            state.links.pop(_link_key(before), None)
+    # Made against a thought deleted on another replica: moved up a level, or dropped.
+    for thought in state.thoughts.values():
+        parent = thought.get("parent")
+        while parent is not None and parent not in state.thoughts:
+            parent = moved_up.get(parent)
+        thought["parent"] = parent
+    state.links = {
+        k: link
+        for k, link in state.links.items()
+        if k[0] in state.thoughts and k[1] in state.thoughts
+    }
+    return state
+
+
+def _depth_order(thoughts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parents before children."""
+
+    def depth(key: str) -> int:
+        n, parent = 0, thoughts[key].get("parent")
+        while parent is not None and n <= len(thoughts):
+            n, parent = n + 1, thoughts[parent].get("parent")
+        return n
+
+    return sorted(thoughts.values(), key=lambda t: (depth(t["key"]), t["key"]))
+
+
+def restore_to(space: Space, at: datetime, *, actor: Any) -> int:
+    """Make the space what it was at ``at``, as ordinary changes; the number written."""
+    if at > datetime.now(tz=at.tzinfo):
+        raise InvalidInput("That moment is in the future.", field="at")
+    past = state_at(space, at)
+    if not past.title:
+        raise InvalidInput("The space did not exist yet at that moment.", field="at")
+    changes = 0
+    with transaction.atomic():
+        space = Space.objects.select_for_update().get(pk=space.pk)
+        if (space.title, space.description) != (past.title, past.description):
+            services.space_update(
+                space=space,
+                actor=actor,
+                changes={"title": past.title, "description": past.description},
+            )
+            changes += 1
+        now = {t.key: t for t in space.thoughts.select_related("parent").iterator(CHUNK)}
+        # Parents first: each thought's new parent already has its own parent of then, so
+        # no step makes a cycle the restored state does not have.
+        for snapshot in _depth_order(past.thoughts):
+            wanted = {name: snapshot.get(name) for name in CONTENT}
+            wanted["metadata"] = wanted["metadata"] or {}
+            wanted["position"] = wanted["position"] or 0
+            current = now.get(snapshot["key"])
+            if current is None:
+                reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
+                services.thought_create(
+                    space=space,
+                    actor=actor,
+                    key=snapshot["key"],
+                    thought_id=snapshot.get("id") if reuse else None,
+                    **wanted,
+                )
+                changes += 1
+                continue
+            have = current.snapshot()
+            differs = {name: value for name, value in wanted.items() if have[name] != value}
+            if differs:
+                services.thought_update(
+                    thought=current, actor=actor, changes=differs, expected_version=current.version
+                )
+                changes += 1
+        for key, current in now.items():
+            if key not in past.thoughts:
+                current.refresh_from_db()
+                services.thought_delete(thought=current, actor=actor)
+                changes += 1
+        have_links = {
+            (link.source.key, link.target.key, link.label): link
+            for link in space.links.select_related("source", "target")
+        }
+        for link_key, link in have_links.items():
+            if link_key not in past.links:
+                services.link_delete(space=space, actor=actor, link_id=link.pk)
+                changes += 1
+        for source, target, label in past.links:
+            if (source, target, label) not in have_links:
+                services.link_create(
+                    space=space, actor=actor, source=source, target=target, label=label
+                )
+                changes += 1
+    return changes
+
+
+def restore_version(space: Space, entry_id: str, *, actor: Any) -> Thought:
+    """Bring one thought back to what the history entry ``entry_id`` recorded of it (the
+    state after the change; for a delete, the thought as it was deleted)."""
+    entry = space.history.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("History entry not found in this space.")
+    snapshot = entry.before if entry.action == Action.NODE_DELETED else entry.after
+    if entry.action not in (Action.NODE_CREATED, Action.NODE_UPDATED, Action.NODE_DELETED):
+        raise InvalidInput("Only a thought's history entries can be restored.")
+    if not snapshot or not snapshot.get("key"):
+        raise InvalidInput("This history entry holds no version of a thought to restore.")
+    wanted = {name: snapshot.get(name) for name in CONTENT}
+    wanted["metadata"] = wanted["metadata"] or {}
+    wanted["position"] = wanted["position"] or 0
+    parent = wanted["parent"]
+    if parent is not None and not space.thoughts.filter(key=parent).exists():
+        wanted["parent"] = None  # its parent of then is gone: the thought comes back at the top
+    with transaction.atomic():
+        current = space.thoughts.select_related("parent").filter(key=snapshot["key"]).first()
+        if current is None:
+            reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
+            return services.thought_create(
+                space=space,
+                actor=actor,
+                key=snapshot["key"],
+                thought_id=snapshot.get("id") if reuse else None,
+                **wanted,
+            )
+        have = current.snapshot()
+        differs = {name: value for name, value in wanted.items() if have[name] != value}
+        if not differs:
+            return current
+        return services.thought_update(
+            thought=current, actor=actor, changes=differs, expected_version=current.version
+        )
