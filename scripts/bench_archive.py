@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 def setup_django(db_dir: str) -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="thoughtspace.settings",
-        DJANGO_DEBUG="1",
+        DJANGO_DEBUG="0",  # DEBUG keeps every query's SQL: memory that grows with the work
+        DJANGO_SECRET_KEY="bench-" + "x" * 50,
         THOUGHTSPACE_DB_MODE="local",
         THOUGHTSPACE_DB_PATH=f"{db_dir}/bench.db",
         RUST_LOG="error",

@@ -84,22 +84,23 @@ class ImportOut(Schema):
     dry_run: bool
 
 
-def read_upload(stream: Any, fmt: str, *, name: str) -> archive.Plan:
-    """An uploaded archive (a file object) read into a plan; a zip is kept in a temporary
-    file for the zip reader."""
-    if fmt == "json":
-        return archive.read_jsonl(stream, file=name)
-    with tempfile.NamedTemporaryFile(suffix=".zip") as copy:
-        shutil.copyfileobj(stream, copy)
-        copy.flush()
-        return vault.read_markdown(Path(copy.name), title=Path(name).stem)
-
-
-def import_plan(
-    request: HttpRequest, plan: archive.Plan, *, into: str | None, dry_run: bool
+def import_upload(
+    request: HttpRequest, stream: Any, fmt: str, *, name: str, into: str | None, dry_run: bool
 ) -> archive.Report:
+    """Import an uploaded archive (a file object): copied to a temporary file first, which
+    the readers go back to as they write (so that a large archive is not held in memory)."""
     target = selectors.space_get(user=request.user, space_id=into, edit=True) if into else None
-    return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
+    with tempfile.TemporaryFile() as copy:
+        shutil.copyfileobj(stream, copy)
+        copy.seek(0)
+        if fmt == "json":
+            plan = archive.read_jsonl(copy, file=name)
+            return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
+        with tempfile.NamedTemporaryFile(suffix=".zip") as zipped:
+            shutil.copyfileobj(copy, zipped)
+            zipped.flush()
+            plan = vault.read_markdown(Path(zipped.name), title=Path(name).stem)
+            return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
 
 
 @router.post(
@@ -112,8 +113,9 @@ def import_plan(
 )
 def import_space(request: HttpRequest, query: Query[ImportQuery]) -> Any:
     _direct(request)
-    plan = read_upload(request, query.format, name="request body")
-    report = import_plan(request, plan, into=query.into, dry_run=query.dry_run)
+    report = import_upload(
+        request, request, query.format, name="request body", into=query.into, dry_run=query.dry_run
+    )
     return Status(200 if query.dry_run or query.into else 201, report.as_dict())
 
 

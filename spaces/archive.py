@@ -12,9 +12,10 @@ read into the same ``Plan`` and applied the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, BinaryIO
 
 from django.db import transaction
 
@@ -38,7 +39,7 @@ class ArchiveError(InvalidInput):
         self.file, self.line = file, line
 
 
-@dataclass
+@dataclass(slots=True)
 class ThoughtRecord:
     key: str
     title: str
@@ -50,6 +51,11 @@ class ThoughtRecord:
     id: str | None = None
     file: str = ""
     line: int | None = None
+    # Set on a record read without its text (key, parent and id only): reads it whole.
+    loader: Callable[[], ThoughtRecord] | None = field(default=None, repr=False, compare=False)
+
+    def loaded(self) -> ThoughtRecord:
+        return self.loader() if self.loader is not None else self
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -225,26 +231,56 @@ def _field(record: dict[str, Any], name: str, kind: Any, default: Any, where: di
     return value
 
 
-def read_jsonl(lines: Iterable[bytes | str], *, file: str = "archive") -> Plan:
-    """Read and check an archive; ``ArchiveError`` names the first bad line."""
+def _thought(record: dict[str, Any], where: dict[str, Any]) -> ThoughtRecord:
+    key, title = record.get("key"), record.get("title")
+    if not isinstance(key, str) or not isinstance(title, str):
+        raise ArchiveError("a thought needs a key and a title (strings)", **where)
+    optional = (str, type(None))
+    return ThoughtRecord(
+        key=key,
+        title=title,
+        body=_field(record, "body", str, "", where),
+        kind=_field(record, "kind", str, "note", where),
+        metadata=_field(record, "metadata", dict, {}, where),
+        parent=_field(record, "parent", optional, None, where),
+        position=_field(record, "position", int, 0, where),
+        id=_field(record, "id", optional, None, where),
+        **where,
+    )
+
+
+def _record(raw: bytes, where: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        text = raw.decode().strip()
+    except UnicodeDecodeError:
+        raise ArchiveError("not UTF-8 text", **where) from None
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise ArchiveError(f"not JSON ({exc})", **where) from None
+    if not isinstance(record, dict):
+        raise ArchiveError("each line must be a JSON object", **where)
+    return record
+
+
+def read_jsonl(stream: BinaryIO, *, file: str = "archive") -> Plan:
+    """Read and check an archive from a seekable binary file; ``ArchiveError`` names the
+    first bad line. Thoughts are kept as their key, parent and place in the file (their text
+    is read again as they are written, while ``stream`` is still open), so a large archive
+    is not held in memory."""
     plan: Plan | None = None
     keys: set[str] = set()
-    for number, raw in enumerate(lines, start=1):
+    offset = stream.tell()
+    for number, raw in enumerate(stream, start=1):
         where = {"file": file, "line": number}
-        try:
-            text = raw.decode() if isinstance(raw, bytes) else raw
-        except UnicodeDecodeError:
-            raise ArchiveError("not UTF-8 text", **where) from None
-        if not text.strip():
+        at, offset = offset, offset + len(raw)
+        record = _record(raw, where)
+        if record is None:
             continue
-        try:
-            record = json.loads(text.strip())
-        except ValueError as exc:
-            raise ArchiveError(f"not JSON ({exc})", **where) from None
-        if not isinstance(record, dict):
-            raise ArchiveError("each line must be a JSON object", **where)
         kind = record.get("type")
-        if number == 1 or plan is None and kind == "header":
+        if plan is None:
             if kind != "header" or record.get("format") != FORMAT:
                 raise ArchiveError(
                     f"not a ThoughtSpace archive (the first line must be its {FORMAT!r} header)",
@@ -257,29 +293,21 @@ def read_jsonl(lines: Iterable[bytes | str], *, file: str = "archive") -> Plan:
                     **where,
                 )
             plan = Plan(title="")
-            continue
-        assert plan is not None
-        if kind == "space":
+        elif kind == "space":
             plan.title = _field(record, "title", str, "", where)
             plan.description = _field(record, "description", str, "", where)
         elif kind == "thought":
-            key, title = record.get("key"), record.get("title")
-            if not isinstance(key, str) or not isinstance(title, str):
-                raise ArchiveError("a thought needs a key and a title (strings)", **where)
-            if key in keys:
-                raise ArchiveError(f"thought key {key!r} appears twice", **where)
-            keys.add(key)
-            optional = (str, type(None))
+            thought = _thought(record, where)  # checked now; its text is read again later
+            if thought.key in keys:
+                raise ArchiveError(f"thought key {thought.key!r} appears twice", **where)
+            keys.add(thought.key)
             plan.thoughts.append(
                 ThoughtRecord(
-                    key=key,
-                    title=title,
-                    body=_field(record, "body", str, "", where),
-                    kind=_field(record, "kind", str, "note", where),
-                    metadata=_field(record, "metadata", dict, {}, where),
-                    parent=_field(record, "parent", optional, None, where),
-                    position=_field(record, "position", int, 0, where),
-                    id=_field(record, "id", optional, None, where),
+                    key=thought.key,
+                    title="",
+                    parent=thought.parent,
+                    id=thought.id,
+                    loader=partial(_read_thought, stream, at, file, number),
                     **where,
                 )
             )
@@ -300,6 +328,14 @@ def read_jsonl(lines: Iterable[bytes | str], *, file: str = "archive") -> Plan:
     if not plan.title.strip():
         raise ArchiveError("the archive has no space record with a title", file=file)
     return plan
+
+
+def _read_thought(stream: BinaryIO, at: int, file: str, line: int) -> ThoughtRecord:
+    where = {"file": file, "line": line}
+    stream.seek(at)
+    record = _record(stream.readline(), where)
+    assert record is not None  # it was read once already
+    return _thought(record, where)
 
 
 # --- applying ------------------------------------------------------------------------------
@@ -367,6 +403,7 @@ def apply(
                 if current is None:
                     new.append(record)
                     continue
+                record = record.loaded()
                 snapshot = current.snapshot()
                 theirs = {name: snapshot[name] for name in record.fields()}
                 if theirs == record.fields():
@@ -379,7 +416,11 @@ def apply(
                     )
             try:
                 report.links = services.space_import(
-                    space=space, actor=actor, thoughts=new, links=plan.links, progress=progress
+                    space=space,
+                    actor=actor,
+                    thoughts=(record.loaded() for record in new),
+                    links=plan.links,
+                    progress=progress,
                 )
             except services.RecordError as exc:
                 record = (plan.links if exc.link else new)[exc.index]

@@ -32,6 +32,7 @@ BATCH_WINDOW = 0.2  # seconds the worker waits for more changes before embedding
 RETRIES = 2  # a failed batch (e.g. the database busy, or its primary unreachable) is retried
 RETRY_DELAY = 1.0  # seconds, times the attempt number
 EMBEDDED_EVENTS = ("node.created", "node.updated")
+BULK_EVENTS = ("space.imported", "space.restored")
 Progress = Callable[[int, int], None]
 
 
@@ -188,7 +189,7 @@ def queue_embedding(sender: Any = None, *, event: dict[str, Any], **kwargs: Any)
     data = event.get("data") or {}
     if str(event.get("type")) in EMBEDDED_EVENTS and data.get("id"):
         worker.submit(str(data["id"]))
-    elif event.get("type") == "space.imported":  # many thoughts at once: the space's new ones
+    elif event.get("type") in BULK_EVENTS:  # many thoughts at once: the space's stale ones
         for thought_id in stale_thought_ids(space=Space(pk=event["space_id"])):
             worker.submit(thought_id)
 

@@ -8,8 +8,9 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -328,8 +329,8 @@ def space_import(
     *,
     space: Space,
     actor: Any,
-    thoughts: Sequence[Any],
-    links: Sequence[Any] = (),
+    thoughts: Iterable[Any],
+    links: Iterable[Any] = (),
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Add many thoughts and links at once (an import), inside the caller's transaction:
@@ -340,41 +341,39 @@ def space_import(
     a link the space has already is skipped. Pages hear one ``space.imported`` event (they
     reload) instead of one per row. Returns the number of links made."""
     keys = dict(space.thoughts.values_list("key", "pk"))
-    wanted = [r.id for r in thoughts if r.id and _ULID.match(r.id)]
-    taken = {
-        pk
-        for start in range(0, len(wanted), IMPORT_BATCH)
-        for pk in Thought.objects.filter(pk__in=wanted[start : start + IMPORT_BATCH]).values_list(
-            "pk", flat=True
-        )
-    }
     batch = _Batch(space, actor, Thought)
-    for index, record in enumerate(thoughts):
-        try:
-            key = _key(record.key)
-            if key in keys:
-                raise Conflict(f"A thought with key {key!r} already exists in this space.")
-            if record.parent is not None and record.parent not in keys:
-                raise InvalidInput(f"parent {record.parent!r} is not a thought of this space.")
-            keep = record.id and _ULID.match(record.id) and record.id not in taken
-            thought = Thought(
-                id=record.id if keep else new_id(),
-                space=space,
-                key=key,
-                title=_text(record.title, field="title", limit=TITLE_MAX, required=True),
-                body=_text(record.body, field="body", limit=BODY_MAX),
-                kind=_text(record.kind, field="kind", limit=KIND_MAX),
-                metadata=_metadata(record.metadata),
-                parent_id=keys[record.parent] if record.parent is not None else None,
-                position=_position(record.position),
-            )
-        except ServiceError as exc:
-            raise RecordError(index, exc) from None
-        keys[key] = thought.pk
-        taken.add(thought.pk)
-        after = {name: getattr(thought, name) for name in SNAPSHOT_FIELDS}
-        batch.add(thought, Action.NODE_CREATED, key, after | {"parent": record.parent})
-        if progress and (index + 1) % IMPORT_BATCH == 0:
+    index = -1
+    records = iter(thoughts)
+    while chunk := list(islice(records, IMPORT_BATCH)):
+        wanted = [r.id for r in chunk if r.id and _ULID.match(r.id)]
+        taken = set(Thought.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        for record in chunk:
+            index += 1
+            try:
+                key = _key(record.key)
+                if key in keys:
+                    raise Conflict(f"A thought with key {key!r} already exists in this space.")
+                if record.parent is not None and record.parent not in keys:
+                    raise InvalidInput(f"parent {record.parent!r} is not a thought of this space.")
+                keep = record.id and _ULID.match(record.id) and record.id not in taken
+                thought = Thought(
+                    id=record.id if keep else new_id(),
+                    space=space,
+                    key=key,
+                    title=_text(record.title, field="title", limit=TITLE_MAX, required=True),
+                    body=_text(record.body, field="body", limit=BODY_MAX),
+                    kind=_text(record.kind, field="kind", limit=KIND_MAX),
+                    metadata=_metadata(record.metadata),
+                    parent_id=keys[record.parent] if record.parent is not None else None,
+                    position=_position(record.position),
+                )
+            except ServiceError as exc:
+                raise RecordError(index, exc) from None
+            keys[key] = thought.pk
+            taken.add(thought.pk)
+            after = {name: getattr(thought, name) for name in SNAPSHOT_FIELDS}
+            batch.add(thought, Action.NODE_CREATED, key, after | {"parent": record.parent})
+        if progress:
             progress(index + 1)
     batch.flush()
     have = set(space.links.values_list("source__key", "target__key", "label"))
@@ -403,15 +402,13 @@ def space_import(
         batch.add(link, Action.LINK_CREATED, record.source, snapshot | {"label": label})
         made += 1
     batch.flush()
-    if progress:
-        progress(len(thoughts))
-    if thoughts or links:
+    if index >= 0 or made:
         emit_on_commit(
             {
                 "type": "space.imported",
                 "space_id": space.pk,
                 "actor": _actor_name(actor),
-                "data": {"thoughts": len(thoughts), "links": len(links)},
+                "data": {"thoughts": index + 1, "links": made},
             }
         )
     return made

@@ -15,6 +15,7 @@ matter of its content.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from django.db import transaction
 
 from spaces import services
 from spaces.errors import InvalidInput, NotFound
+from spaces.events import coalesced
 from spaces.models import Conflict, HistoryEntry, Space, Thought
 
 Action = HistoryEntry.Action
@@ -103,68 +105,101 @@ def _depth_order(thoughts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(thoughts.values(), key=lambda t: (depth(t["key"]), t["key"]))
 
 
+def _touched_since(space: Space, at: datetime) -> set[str]:
+    """The keys of the thoughts a change after ``at`` made, edited, moved, deleted or linked:
+    no other thought's row can differ from what it was then, except a child of one of them
+    (moved up when its parent was deleted)."""
+    touched: set[str] = set()
+    later = space.history.filter(created_at__gt=at).values_list("thought_key", "before", "after")
+    for key, before, after in later.iterator(chunk_size=CHUNK):
+        touched.add(key)
+        for snapshot in (before or {}, after or {}):
+            touched.update(snapshot[end] for end in ("source", "target") if snapshot.get(end))
+    touched.discard("")
+    return touched
+
+
+def _chunks(keys: set[str]) -> Iterator[list[str]]:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
 def restore_to(space: Space, at: datetime, *, actor: Any) -> int:
-    """Make the space what it was at ``at``, as ordinary changes; the number written."""
+    """Make the space what it was at ``at``, as ordinary changes; the number written. Open
+    pages hear one ``space.restored`` event (they reload) rather than one per change."""
     if at > datetime.now(tz=at.tzinfo):
         raise InvalidInput("That moment is in the future.", field="at")
     past = state_at(space, at)
     if not past.title:
         raise InvalidInput("The space did not exist yet at that moment.", field="at")
+    summary = {"type": "space.restored", "space_id": space.pk, "data": {"at": at.isoformat()}}
+    with transaction.atomic(), coalesced(summary):
+        return _restore(Space.objects.get(pk=space.pk), past, _touched_since(space, at), actor)
+
+
+def _restore(space: Space, past: SpaceState, touched: set[str], actor: Any) -> int:
     changes = 0
-    with transaction.atomic():
-        space = Space.objects.select_for_update().get(pk=space.pk)
-        if (space.title, space.description) != (past.title, past.description):
-            services.space_update(
+    if (space.title, space.description) != (past.title, past.description):
+        services.space_update(
+            space=space, actor=actor, changes={"title": past.title, "description": past.description}
+        )
+        changes += 1
+    # Only the touched thoughts and their children (then and now) can differ.
+    candidates = touched | {k for k, t in past.thoughts.items() if t.get("parent") in touched}
+    for keys in _chunks(touched):
+        candidates.update(space.thoughts.filter(parent__key__in=keys).values_list("key", flat=True))
+    now: dict[str, Thought] = {}
+    for keys in _chunks(candidates):
+        now.update((t.key, t) for t in space.thoughts.select_related("parent").filter(key__in=keys))
+    # Parents first: each thought's new parent already has its own parent of then, so no
+    # step makes a cycle the restored state does not have.
+    for snapshot in _depth_order(past.thoughts):
+        if snapshot["key"] not in candidates:
+            continue
+        wanted = {name: snapshot.get(name) for name in CONTENT}
+        wanted["metadata"] = wanted["metadata"] or {}
+        wanted["position"] = wanted["position"] or 0
+        current = now.get(snapshot["key"])
+        if current is None:
+            reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
+            services.thought_create(
                 space=space,
                 actor=actor,
-                changes={"title": past.title, "description": past.description},
+                key=snapshot["key"],
+                thought_id=snapshot.get("id") if reuse else None,
+                **wanted,
             )
             changes += 1
-        now = {t.key: t for t in space.thoughts.select_related("parent").iterator(CHUNK)}
-        # Parents first: each thought's new parent already has its own parent of then, so
-        # no step makes a cycle the restored state does not have.
-        for snapshot in _depth_order(past.thoughts):
-            wanted = {name: snapshot.get(name) for name in CONTENT}
-            wanted["metadata"] = wanted["metadata"] or {}
-            wanted["position"] = wanted["position"] or 0
-            current = now.get(snapshot["key"])
-            if current is None:
-                reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
-                services.thought_create(
-                    space=space,
-                    actor=actor,
-                    key=snapshot["key"],
-                    thought_id=snapshot.get("id") if reuse else None,
-                    **wanted,
-                )
-                changes += 1
-                continue
-            have = current.snapshot()
-            differs = {name: value for name, value in wanted.items() if have[name] != value}
-            if differs:
-                services.thought_update(
-                    thought=current, actor=actor, changes=differs, expected_version=current.version
-                )
-                changes += 1
-        for key, current in now.items():
-            if key not in past.thoughts:
-                current.refresh_from_db()
-                services.thought_delete(thought=current, actor=actor)
-                changes += 1
-        have_links = {
-            (link.source.key, link.target.key, link.label): link
-            for link in space.links.select_related("source", "target")
-        }
-        for link_key, link in have_links.items():
-            if link_key not in past.links:
-                services.link_delete(space=space, actor=actor, link_id=link.pk)
-                changes += 1
-        for source, target, label in past.links:
-            if (source, target, label) not in have_links:
-                services.link_create(
-                    space=space, actor=actor, source=source, target=target, label=label
-                )
-                changes += 1
+            continue
+        have = current.snapshot()
+        differs = {name: value for name, value in wanted.items() if have[name] != value}
+        if differs:
+            services.thought_update(
+                thought=current, actor=actor, changes=differs, expected_version=current.version
+            )
+            changes += 1
+    for key, current in now.items():
+        if key not in past.thoughts:
+            current.refresh_from_db()
+            services.thought_delete(thought=current, actor=actor)
+            changes += 1
+    have_links = {
+        (source, target, label): pk
+        for pk, source, target, label in space.links.values_list(
+            "pk", "source__key", "target__key", "label"
+        )
+    }
+    for link_key, pk in have_links.items():
+        if link_key not in past.links:
+            services.link_delete(space=space, actor=actor, link_id=pk)
+            changes += 1
+    for source, target, label in past.links:
+        if (source, target, label) not in have_links:
+            services.link_create(
+                space=space, actor=actor, source=source, target=target, label=label
+            )
+            changes += 1
     return changes
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spaces import selectors, timeline
-from spaces.api_archive import export_response, import_plan, read_upload
+from spaces.api_archive import export_response, import_upload
 from spaces.errors import ServiceError
 from spaces.forms import ImportForm, MomentForm
 from spaces.views import domain_errors
@@ -41,10 +41,11 @@ def space_import(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["archive"]
         fmt = "markdown" if upload.name.lower().endswith(".zip") else "json"
         try:
-            plan = read_upload(upload, fmt, name=upload.name)
-            report = import_plan(
+            report = import_upload(
                 request,
-                plan,
+                upload,
+                fmt,
+                name=upload.name,
                 into=form.cleaned_data["into"] or None,
                 dry_run=form.cleaned_data["dry_run"],
             )

@@ -126,3 +126,27 @@ def test_a_restore_refuses_the_future_and_moments_before_the_space(owner: User):
         timeline.restore_to(space, before, actor=owner)
     with pytest.raises(InvalidInput, match="future"):
         timeline.restore_to(space, timezone.now() + timezone.timedelta(days=1), actor=owner)
+
+
+@pytest.mark.django_db
+def test_a_restore_tells_open_pages_once(owner: User, django_capture_on_commit_callbacks: Any):
+    from spaces.events import change_committed
+
+    space = services.space_create(owner=owner, title="Space")
+    then = timezone.now()
+    for n in range(5):
+        services.thought_create(space=space, actor=owner, key=f"k{n}", title=f"T{n}")
+    heard: list[dict[str, Any]] = []
+
+    def hear(sender: Any = None, *, event: dict[str, Any], **kwargs: Any) -> None:
+        heard.append(event)
+
+    change_committed.connect(hear)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            written = timeline.restore_to(space, then, actor=owner)
+    finally:
+        change_committed.disconnect(hear)
+    assert written == 5
+    assert [(e["type"], e["data"]["changes"]) for e in heard] == [("space.restored", 5)]
+    assert space.history.filter(action="node.deleted").count() == 5  # each change is history

@@ -4,6 +4,7 @@ the new or target space's id is the last word of the output."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,6 @@ from spaces import archive, vault
 from spaces.errors import ServiceError
 from spaces.management.progress import bar
 from spaces.models import Space
-
-
-def read(path: Path) -> archive.Plan:
-    """A plan from an archive file, a Markdown zip or a Markdown folder."""
-    if path.is_dir() or path.suffix.lower() == ".zip":
-        return vault.read_markdown(path)
-    with path.open("rb") as stream:
-        return archive.read_jsonl(stream, file=str(path))
 
 
 class Command(BaseCommand):
@@ -48,15 +41,20 @@ class Command(BaseCommand):
             if into.role_of(owner) not in ("owner", "editor"):
                 raise CommandError(f"{owner.get_username()} cannot edit space {into.pk}.")
         try:
-            plan = read(path)
-            total = len(plan.thoughts)
-            report = archive.apply(
-                plan,
-                actor=owner,
-                into=into,
-                dry_run=options["dry_run"],
-                progress=lambda done: bar(self.stdout, done, total, "thoughts"),
-            )
+            with ExitStack() as files:
+                if path.is_dir() or path.suffix.lower() == ".zip":
+                    plan = vault.read_markdown(path)
+                else:  # a lossless archive, read again as it is written: kept open
+                    stream = files.enter_context(path.open("rb"))
+                    plan = archive.read_jsonl(stream, file=str(path))
+                total = len(plan.thoughts)
+                report = archive.apply(
+                    plan,
+                    actor=owner,
+                    into=into,
+                    dry_run=options["dry_run"],
+                    progress=lambda done: bar(self.stdout, done, total, "thoughts"),
+                )
         except ServiceError as exc:
             raise CommandError(f"Nothing was imported: {exc}") from exc
         except OSError as exc:
