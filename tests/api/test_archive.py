@@ -223,3 +223,45 @@ def test_the_export_page_and_the_import_page(filled, owner):
     bad = SimpleUploadedFile("bad.jsonl", b'{"type": "header"}\n')
     page = browser.post("/spaces/import/", {"archive": bad, "into": ""})
     assert page.status_code == 200 and b"Nothing was imported" in page.content
+
+
+def test_the_pages_show_the_space_as_it_was_and_bring_it_back(filled, owner, viewer):
+    browser = Client()
+    browser.force_login(owner)
+    then = datetime.now(UTC)
+    time.sleep(0.01)
+    services.thought_update(
+        thought=filled.thoughts.get(key="lone"), actor=owner, changes={"title": "Edited"}
+    )
+    at = then.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    page = browser.get(f"/spaces/{filled.id}/at/", {"at": at})
+    assert page.status_code == 200
+    assert b'id="past-lone"><strong>Lone</strong>' in page.content
+    assert b"Restore the space to this moment" in page.content
+    response = browser.post(f"/spaces/{filled.id}/restore/", {"at": at})
+    assert response.status_code == 302
+    assert filled.thoughts.get(key="lone").title == "Lone"
+    history = browser.get(f"/spaces/{filled.id}/history/")
+    assert b"Restore this version" in history.content and b"See the space then" in history.content
+    edit = filled.history.filter(thought_key="lone", action="node.updated").order_by("id").first()
+    response = browser.post(f"/spaces/{filled.id}/history/{edit.id}/restore/")
+    assert response.status_code == 302 and filled.thoughts.get(key="lone").title == "Edited"
+    reader = Client()
+    reader.force_login(viewer)
+    assert b"Restore the space" not in reader.get(f"/spaces/{filled.id}/at/", {"at": at}).content
+    assert reader.post(f"/spaces/{filled.id}/restore/", {"at": at}).status_code == 403
+
+
+def test_an_import_may_be_larger_than_other_api_bodies(owner, api_as, settings):
+    client = api_as(owner)
+    lines = [b'{"type": "header", "format": "thoughtspace-space", "schema": 1}']
+    lines.append(b'{"type": "space", "title": "Big"}')
+    lines += [
+        json.dumps({"type": "thought", "key": f"k{n}", "title": "x", "body": "y" * 500}).encode()
+        for n in range(200)
+    ]
+    body = b"\n".join(lines)
+    assert len(body) > settings.API_MAX_BODY_BYTES
+    assert send(client, body).status_code == 201
+    settings.API_BODY_LIMITS = {"/api/imports": 1000}
+    assert send(client, body).status_code == 413
