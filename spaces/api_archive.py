@@ -4,7 +4,6 @@ zip), an import into a new or an existing space, and going back to any moment.""
 # No ``from __future__ import annotations``: ninja reads these query types at runtime.
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,9 +12,9 @@ from django.utils.text import slugify
 from ninja import Field, Query, Router, Schema, Status
 
 from spaces import archive, selectors, timeline, vault
-from spaces.errors import Forbidden, InvalidInput
+from spaces.errors import Forbidden
 from spaces.models import ApiToken
-from spaces.schemas import Error, Input, ThoughtOut
+from spaces.schemas import Error, Input, Moment, ThoughtOut
 
 router = Router(tags=["export and restore"])
 ERRORS = {status: Error for status in (400, 401, 403, 404, 409, 412, 413, 422, 429, 503)}
@@ -103,9 +102,20 @@ def import_upload(
             return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
 
 
+ARCHIVE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The archive's bytes, whatever the Content-Type: JSON Lines "
+        "(format=json) or a zip (format=markdown).",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
 @router.post(
     "/imports",
     response={201: ImportOut, 200: ImportOut, **ERRORS},
+    openapi_extra=ARCHIVE_BODY,
     description="Import an archive sent as the request body (JSON Lines, or a zip of "
     "Markdown with `format=markdown`): into a new space (201), or merged into `into`, where "
     "a thought the space has already is kept as it is and reported under `conflicts`. A bad "
@@ -120,17 +130,11 @@ def import_space(request: HttpRequest, query: Query[ImportQuery]) -> Any:
 
 
 class RestoreIn(Input):
-    at: datetime = Field(description="The moment to go back to (ISO 8601, with a time zone).")
+    at: Moment = Field(description="The moment to go back to (ISO 8601, with a time zone).")
 
 
 class RestoreOut(Schema):
     changes: int = Field(description="How many changes the restore wrote.")
-
-
-def aware(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise InvalidInput("at needs a time zone (e.g. 2026-11-27T10:00:00Z).", field="at")
-    return at
 
 
 @router.post(
@@ -143,7 +147,7 @@ def aware(at: datetime) -> datetime:
 def restore_space(request: HttpRequest, space_id: str, payload: RestoreIn) -> Any:
     _direct(request)
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
-    return {"changes": timeline.restore_to(space, aware(payload.at), actor=request.user)}
+    return {"changes": timeline.restore_to(space, payload.at, actor=request.user)}
 
 
 @router.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -27,6 +28,16 @@ def _integral(value: Any) -> Any:
     """JSON has one number type: 3.0 is the integer 3 (as JSON Schema says); true is not."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
+
+def _iso_moment(value: Any) -> Any:
+    """A moment is ISO 8601 text, as the schema's ``date-time`` says, never a number of
+    seconds (which pydantic would take)."""
+    if not isinstance(value, str) or not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a moment in ISO 8601, with a time zone (e.g. 2026-11-27T10:00:00Z)")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 
 Position = Annotated[
     int, BeforeValidator(_integral), Field(strict=True, ge=POSITION_MIN, le=POSITION_MAX)
@@ -123,7 +134,7 @@ class SpaceOut(Schema):
 
 
 class MomentQuery(Schema):
-    at: AwareDatetime | None = Field(
+    at: Moment | None = Field(
         None, description="As they were at this moment (ISO 8601 with a time zone)."
     )
 
