@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, BinaryIO
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from spaces import services
 from spaces.errors import InvalidInput
@@ -139,7 +139,9 @@ def _line(record: dict[str, Any]) -> bytes:
 
 
 def _tree_order(space: Space) -> Iterator[Thought]:
-    """The space's thoughts, parents before children (level by level), a chunk at a time."""
+    """The space's thoughts, parents before children (level by level), a chunk at a time;
+    then any that no root leads to (a cycle of parents, which concurrent moves on two
+    replicas can make), so that an export never leaves a thought out."""
     level: list[str | None] = [None]
     seen = 0
     while level:
@@ -156,6 +158,23 @@ def _tree_order(space: Space) -> Iterator[Thought]:
                 following.append(thought.pk)
                 yield thought
         level = following
+    if seen < space.thoughts.count():
+        yield from _unreachable(space)
+
+
+def _unreachable(space: Space) -> Iterator[Thought]:
+    table = Thought._meta.db_table
+    reachable = f"""
+        WITH RECURSIVE reach(id) AS (
+            SELECT id FROM {table} WHERE space_id = %s AND parent_id IS NULL
+            UNION SELECT t.id FROM {table} t JOIN reach r ON t.parent_id = r.id
+        )
+        SELECT id FROM {table} WHERE space_id = %s AND id NOT IN (SELECT id FROM reach)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(reachable, [space.pk, space.pk])
+        ids = [row[0] for row in cursor.fetchall()]  # few: only thoughts caught in a cycle
+    yield from space.thoughts.select_related("parent").filter(pk__in=ids).order_by("key")
 
 
 def export_jsonl(space: Space, progress: Progress | None = None) -> Iterator[bytes]:
@@ -341,13 +360,23 @@ def _read_thought(stream: BinaryIO, at: int, file: str, line: int) -> ThoughtRec
 # --- applying ------------------------------------------------------------------------------
 
 
+def _cut(record: ThoughtRecord, cut: set[str]) -> ThoughtRecord:
+    if record.key in cut:
+        record.parent = None
+    return record
+
+
 class _DryRun(Exception):
     pass
 
 
-def parents_first(records: list[ThoughtRecord], known: set[str]) -> list[ThoughtRecord]:
+def parents_first(
+    records: list[ThoughtRecord], known: set[str], cut: set[str] | None = None
+) -> list[ThoughtRecord]:
     """``records`` ordered so that every parent comes before its children; a parent must be
-    one of them or one of ``known`` (the space's keys), and there is no cycle."""
+    one of them or one of ``known`` (the space's keys). A cycle of parents (concurrent moves
+    on two replicas can make one) is cut at the thought where it is found, whose key goes
+    into ``cut``: it comes in at the top level. Without ``cut``, a cycle is an error."""
     by_key = {r.key: r for r in records}
     ordered: list[ThoughtRecord] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: placed
@@ -356,11 +385,14 @@ def parents_first(records: list[ThoughtRecord], known: set[str]) -> list[Thought
         current: ThoughtRecord | None = record
         while current is not None and state.get(current.key) != 2:
             if state.get(current.key) == 1:
-                raise ArchiveError(
-                    f"thought {current.key!r} is its own ancestor (a cycle of parents)",
-                    file=current.file,
-                    line=current.line,
-                )
+                if cut is None:
+                    raise ArchiveError(
+                        f"thought {current.key!r} is its own ancestor (a cycle of parents)",
+                        file=current.file,
+                        line=current.line,
+                    )
+                cut.add(path[-1].key)  # the last one on the path: its parent closed the cycle
+                break
             state[current.key] = 1
             path.append(current)
             parent = current.parent
@@ -398,7 +430,8 @@ def apply(
             report.space_id = space.pk
             existing = {t.key: t for t in space.thoughts.select_related("parent").iterator(CHUNK)}
             new: list[ThoughtRecord] = []
-            for record in parents_first(plan.thoughts, set(existing)):
+            cut: set[str] = set()
+            for record in parents_first(plan.thoughts, set(existing), cut):
                 current = existing.get(record.key)
                 if current is None:
                     new.append(record)
@@ -418,7 +451,7 @@ def apply(
                 report.links = services.space_import(
                     space=space,
                     actor=actor,
-                    thoughts=(record.loaded() for record in new),
+                    thoughts=(_cut(record.loaded(), cut) for record in new),
                     links=plan.links,
                     progress=progress,
                 )
@@ -426,6 +459,10 @@ def apply(
                 record = (plan.links if exc.link else new)[exc.index]
                 raise ArchiveError(str(exc.error), file=record.file, line=record.line) from None
             report.created = len(new)
+            report.conflicts += [
+                f"{key!r} was its own ancestor (a cycle of parents): it is at the top level"
+                for key in sorted(cut)
+            ]
             report.links_unchanged = len(plan.links) - report.links
             if dry_run:
                 raise _DryRun

@@ -96,7 +96,10 @@ def _notes(space: Space) -> Iterator[tuple[str, Thought, list[tuple[str, str]]]]
     for thought in archive._tree_order(space):
         if thought.parent_id is not None and thought.parent_id not in above:
             above, folders = folders, {}
-        folder = f"{above[thought.parent_id]}/" if thought.parent_id is not None else ""
+        # A thought that no root leads to (a cycle of parents, exported last) is cut loose
+        # at the top: the import makes it a root, as an archive's import does.
+        parent_folder = above.get(thought.parent_id) if thought.parent_id else None
+        folder = f"{parent_folder}/" if parent_folder is not None else ""
         folders[thought.pk] = folder + thought.key
         batch.append((f"{folder}{thought.key}.md", thought))
         if len(batch) == archive.CHUNK:
