@@ -49,7 +49,15 @@ def _link_key(snapshot: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def state_at(space: Space, at: datetime) -> SpaceState:
-    """The space as its history says it was at ``at``."""
+    """The space as its history says it was at ``at``. Refused once the space's oldest
+    history was archived (docs/RELIABILITY.md): a replay missing the entries that made its
+    older thoughts would show them absent, and a restore would delete them."""
+    if not space.history.filter(action=Action.SPACE_CREATED).exists():
+        raise InvalidInput(
+            "This space's oldest history was archived, so it cannot be shown or restored as "
+            "it was at a past moment (one thought can still go back to a version it has).",
+            field="at",
+        )
     state = SpaceState()
     moved_up: dict[str, str | None] = {}  # a deleted thought's key -> its parent then
     lost = set(Conflict.objects.filter(space=space).values_list("pk", flat=True))

@@ -150,3 +150,18 @@ def test_a_restore_tells_open_pages_once(owner: User, django_capture_on_commit_c
     assert written == 5
     assert [(e["type"], e["data"]["changes"]) for e in heard] == [("space.restored", 5)]
     assert space.history.filter(action="node.deleted").count() == 5  # each change is history
+
+
+@pytest.mark.django_db
+def test_a_space_whose_oldest_history_was_archived_is_not_restored_from_what_is_left(
+    owner: User,
+):
+    space = services.space_create(owner=owner, title="Space")
+    services.thought_create(space=space, actor=owner, key="old", title="Old")
+    then = timezone.now()
+    services.thought_create(space=space, actor=owner, key="new", title="New")
+    # The archiving recipe (docs/RELIABILITY.md) removes the oldest entries first.
+    space.history.filter(created_at__lt=then).delete()
+    with pytest.raises(InvalidInput, match="archived"):
+        timeline.restore_to(space, then, actor=owner)
+    assert set(space.thoughts.values_list("key", flat=True)) == {"old", "new"}
