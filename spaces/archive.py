@@ -293,7 +293,7 @@ def read_jsonl(stream: BinaryIO, *, file: str = "archive") -> Plan:
     keys: set[str] = set()
     offset = stream.tell()
     for number, raw in enumerate(stream, start=1):
-        where = {"file": file, "line": number}
+        where: dict[str, Any] = {"file": file, "line": number}
         at, offset = offset, offset + len(raw)
         record = _record(raw, where)
         if record is None:
@@ -350,7 +350,7 @@ def read_jsonl(stream: BinaryIO, *, file: str = "archive") -> Plan:
 
 
 def _read_thought(stream: BinaryIO, at: int, file: str, line: int) -> ThoughtRecord:
-    where = {"file": file, "line": line}
+    where: dict[str, Any] = {"file": file, "line": line}
     stream.seek(at)
     record = _record(stream.readline(), where)
     assert record is not None  # it was read once already
@@ -456,8 +456,8 @@ def apply(
                     progress=progress,
                 )
             except services.RecordError as exc:
-                record = (plan.links if exc.link else new)[exc.index]
-                raise ArchiveError(str(exc.error), file=record.file, line=record.line) from None
+                bad: ThoughtRecord | LinkRecord = (plan.links if exc.link else new)[exc.index]
+                raise ArchiveError(str(exc.error), file=bad.file, line=bad.line) from None
             report.created = len(new)
             report.conflicts += [
                 f"{key!r} was its own ancestor (a cycle of parents): it is at the top level"

@@ -35,7 +35,8 @@ def coalesced(summary: dict[str, Any]) -> Iterator[None]:
     how many) is sent once instead, on commit, when there were any: a bulk change (a
     restore) makes open pages reload once rather than relay a thousand events."""
     outer = getattr(_local, "held", None)
-    _local.held = held = []
+    held: list[dict[str, Any]] = []
+    _local.held = held
     try:
         yield
     finally:

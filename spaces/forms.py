@@ -204,7 +204,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, spaces: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["into"].choices = [("", "A new space"), *spaces]
+        cast(forms.ChoiceField, self.fields["into"]).choices = [("", "A new space"), *spaces]
 
     def clean_archive(self) -> Any:
         upload = self.cleaned_data["archive"]

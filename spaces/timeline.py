@@ -165,27 +165,7 @@ def _restore(space: Space, past: SpaceState, touched: set[str], actor: Any) -> i
     for snapshot in _depth_order(past.thoughts):
         if snapshot["key"] not in candidates:
             continue
-        wanted = {name: snapshot.get(name) for name in CONTENT}
-        wanted["metadata"] = wanted["metadata"] or {}
-        wanted["position"] = wanted["position"] or 0
-        current = now.get(snapshot["key"])
-        if current is None:
-            reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
-            services.thought_create(
-                space=space,
-                actor=actor,
-                key=snapshot["key"],
-                thought_id=snapshot.get("id") if reuse else None,
-                **wanted,
-            )
-            changes += 1
-            continue
-        have = current.snapshot()
-        differs = {name: value for name, value in wanted.items() if have[name] != value}
-        if differs:
-            services.thought_update(
-                thought=current, actor=actor, changes=differs, expected_version=current.version
-            )
+        if _bring_back(space, now.get(snapshot["key"]), snapshot, actor) is not None:
             changes += 1
     for key, current in now.items():
         if key not in past.thoughts:
@@ -222,27 +202,46 @@ def restore_version(space: Space, entry_id: str, *, actor: Any) -> Thought:
         raise InvalidInput("Only a thought's history entries can be restored.")
     if not snapshot or not snapshot.get("key"):
         raise InvalidInput("This history entry holds no version of a thought to restore.")
-    wanted = {name: snapshot.get(name) for name in CONTENT}
-    wanted["metadata"] = wanted["metadata"] or {}
-    wanted["position"] = wanted["position"] or 0
-    parent = wanted["parent"]
+    parent = snapshot.get("parent")
     if parent is not None and not space.thoughts.filter(key=parent).exists():
-        wanted["parent"] = None  # its parent of then is gone: the thought comes back at the top
+        snapshot = dict(snapshot, parent=None)  # its parent of then is gone: back at the top
     with transaction.atomic():
         current = space.thoughts.select_related("parent").filter(key=snapshot["key"]).first()
-        if current is None:
-            reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
-            return services.thought_create(
-                space=space,
-                actor=actor,
-                key=snapshot["key"],
-                thought_id=snapshot.get("id") if reuse else None,
-                **wanted,
-            )
-        have = current.snapshot()
-        differs = {name: value for name, value in wanted.items() if have[name] != value}
-        if not differs:
-            return current
-        return services.thought_update(
-            thought=current, actor=actor, changes=differs, expected_version=current.version
+        restored = _bring_back(space, current, snapshot, actor)
+    if restored is None:  # it is that version already
+        assert current is not None  # _bring_back makes a thought that is gone
+        return current
+    return restored
+
+
+def _bring_back(
+    space: Space, current: Thought | None, snapshot: dict[str, Any], actor: Any
+) -> Thought | None:
+    """Make ``current`` (or, when it is gone, a new thought under its old id if free) what
+    ``snapshot`` recorded, as an ordinary change; None when it is that already."""
+    metadata, position = snapshot.get("metadata") or {}, snapshot.get("position") or 0
+    if current is None:
+        reuse = not Thought.objects.filter(pk=snapshot.get("id")).exists()
+        return services.thought_create(
+            space=space,
+            actor=actor,
+            key=snapshot["key"],
+            title=snapshot["title"],
+            body=snapshot.get("body", ""),
+            kind=snapshot.get("kind", "note"),
+            metadata=metadata,
+            parent=snapshot.get("parent"),
+            position=position,
+            thought_id=snapshot.get("id") if reuse else None,
         )
+    wanted = {name: snapshot.get(name) for name in CONTENT} | {
+        "metadata": metadata,
+        "position": position,
+    }
+    have = current.snapshot()
+    differs = {name: value for name, value in wanted.items() if have[name] != value}
+    if not differs:
+        return None
+    return services.thought_update(
+        thought=current, actor=actor, changes=differs, expected_version=current.version
+    )

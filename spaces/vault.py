@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import unquote
 
 import yaml
@@ -65,7 +65,7 @@ _BMP_LINE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\u
 # --- export --------------------------------------------------------------------------------
 
 
-def export_markdown(space: Space, out: BinaryIO, progress: archive.Progress | None = None) -> int:
+def export_markdown(space: Space, out: IO[bytes], progress: archive.Progress | None = None) -> int:
     """Write ``space`` to ``out`` as a zip of Markdown notes, one note at a time (``out`` need
     not be seekable), and return the number of thoughts written."""
     done = 0
@@ -313,7 +313,8 @@ def _refuse_aliases(text: str) -> None:
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
-                problem="aliases (*name) are not allowed", problem_mark=event.start_mark
+                problem="aliases (*name) are not allowed",
+                problem_mark=event.start_mark,  # type: ignore[arg-type]  # libyaml's Mark
             )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, Protocol
 
 BAR_WIDTH = 30
 
 
-def bar(out: TextIO, done: int, total: int, what: str = "") -> None:
+class Writer(Protocol):
+    def write(self, msg: str) -> Any: ...
+
+
+def bar(out: Writer, done: int, total: int, what: str = "") -> None:
     total = max(total, 1)
     filled = BAR_WIDTH * min(done, total) // total
     line = "#" * filled + "-" * (BAR_WIDTH - filled)
