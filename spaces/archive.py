@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, BinaryIO
 
@@ -58,14 +58,7 @@ class ThoughtRecord:
         return self.loader() if self.loader is not None else self
 
     def fields(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "body": self.body,
-            "kind": self.kind,
-            "metadata": self.metadata,
-            "parent": self.parent,
-            "position": self.position,
-        }
+        return {name: getattr(self, name) for name in services.THOUGHT_FIELDS}
 
 
 @dataclass
@@ -119,16 +112,7 @@ class Report:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "space_id": self.space_id,
-            "created": self.created,
-            "unchanged": self.unchanged,
-            "links": self.links,
-            "links_unchanged": self.links_unchanged,
-            "conflicts": self.conflicts,
-            "attachments": self.attachments,
-            "dry_run": self.dry_run,
-        }
+        return asdict(self)
 
 
 # --- export --------------------------------------------------------------------------------

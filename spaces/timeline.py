@@ -28,7 +28,6 @@ from spaces.events import coalesced
 from spaces.models import Conflict, HistoryEntry, Space, Thought
 
 Action = HistoryEntry.Action
-CONTENT = ("title", "body", "kind", "metadata", "parent", "position")
 CHUNK = 1000
 
 
@@ -234,7 +233,7 @@ def _bring_back(
             position=position,
             thought_id=snapshot.get("id") if reuse else None,
         )
-    wanted = {name: snapshot.get(name) for name in CONTENT} | {
+    wanted = {name: snapshot.get(name) for name in services.THOUGHT_FIELDS} | {
         "metadata": metadata,
         "position": position,
     }
