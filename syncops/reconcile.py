@@ -9,7 +9,11 @@ every pull. Two policies come with syncops:
 
 After the policies, ``repair_references()`` looks for rows that refer to a row another replica
 deleted (the engine cannot check that across replicas) and treats them as the foreign key's
-``on_delete`` says, after letting the owning app record a conflict (``on_orphan``).
+``on_delete`` says, after letting the owning app record a conflict (``on_orphan``). After a
+pull it looks only where a delete left a tombstone (syncops.tombstones), which costs one index
+probe per deleted row rather than a pass over every row that has a key; every
+``SWEEP_SECONDS``, and on the first reconciliation of a process or after a recovery, it sweeps
+every key (rows that went without a tombstone: tombstones pruned, a remote that lost them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +55,15 @@ class Outcome:
 
 
 _lock = threading.Lock()
+
+SWEEP_SECONDS = 3600.0  # how often the orphan check reads every key, not only the tombstones
+_last_sweep: float | None = None  # monotonic time of the last full sweep; None: one is due
+
+
+def sweep_soon() -> None:
+    """Make the next reconciliation check every key for orphans (after a recovery)."""
+    global _last_sweep
+    _last_sweep = None
 
 
 # --- the generic policies -------------------------------------------------------------------
@@ -238,7 +252,7 @@ def reconcile(*, changed: bool = True) -> Outcome:
                 outcome.kept += 1
         journal.resolve(decided)
         if changed or changes:
-            outcome.orphans = repair_references()
+            outcome.orphans = repair_references(full=_sweep_due())
     if outcome.failed or outcome.orphans:
         logger.warning(
             "Journal reconciled: %d decided, %d kept, %d orphaned row(s) repaired",
@@ -284,17 +298,30 @@ def _matches(now: dict[str, Any] | None, image: dict[str, Any] | None) -> bool:
     return now is not None and all(now.get(column) == value for column, value in image.items())
 
 
-def repair_references() -> int:
+def _sweep_due() -> bool:
+    global _last_sweep
+    now = time.monotonic()
+    if _last_sweep is None or now - _last_sweep >= SWEEP_SECONDS:
+        _last_sweep = now
+        return True
+    return False
+
+
+def repair_references(*, full: bool = True) -> int:
     """Rows whose foreign key names a row that is gone (deleted on another replica while this
     one referred to it): offered to the app's ``on_orphan`` handler, then treated as the
-    field's ``on_delete`` says (CASCADE deletes, SET_NULL clears). Returns how many.
+    field's ``on_delete`` says (CASCADE deletes, SET_NULL clears). Returns how many. With
+    ``full``, every row that has a key is checked; without, only rows whose key names a row a
+    tombstone records as deleted.
 
     One statement finds them all (the engine's ``PRAGMA foreign_key_check`` answers nothing),
     so a pull that orphaned nothing costs one query, whatever the number of keys."""
     connection = connections["default"]
     with connection.cursor() as cursor:
         existing = frozenset(connection.introspection.table_names(cursor))
-        keys, sql = _orphan_query(existing)
+        if not full and tombstones.TABLE not in existing:
+            return 0  # nothing was ever deleted here
+        keys, sql = _orphan_query(existing, full)
         if not keys:
             return 0
         cursor.execute(sql)
@@ -315,11 +342,12 @@ def repair_references() -> int:
 
 @functools.cache
 def _orphan_query(
-    existing: frozenset[str],
+    existing: frozenset[str], full: bool = True
 ) -> tuple[list[tuple[type[models.Model], models.ForeignKey]], str]:
     """The foreign keys between tables of ``existing`` (tables not migrated yet are left
     out: a pull during migrate), and one query of (key's index, row's pk) for every row whose
-    key names a missing row."""
+    key names a missing row: any row (``full``), or a row a tombstone names (Django indexes
+    every foreign key, so each tombstone costs one probe per key that can name its table)."""
     keys: list[tuple[type[models.Model], models.ForeignKey]] = []
     selects: list[str] = []
     for model in apps.get_models(include_auto_created=True):
@@ -332,11 +360,23 @@ def _orphan_query(
             target = fk.remote_field.model._meta
             if target.db_table not in existing:
                 continue
-            selects.append(
-                f'SELECT {len(keys)}, c."{meta.pk.column}" FROM "{meta.db_table}" c '
-                f'WHERE c."{fk.column}" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM '
-                f'"{target.db_table}" p WHERE p."{fk.target_field.column}" = c."{fk.column}")'
+            if not full and fk.target_field != target.pk:
+                continue  # a tombstone names a row by its primary key: left to the sweeps
+            missing = (
+                f'NOT EXISTS (SELECT 1 FROM "{target.db_table}" p '
+                f'WHERE p."{fk.target_field.column}" = c."{fk.column}")'
             )
+            if full:
+                selects.append(
+                    f'SELECT {len(keys)}, c."{meta.pk.column}" FROM "{meta.db_table}" c '
+                    f'WHERE c."{fk.column}" IS NOT NULL AND {missing}'
+                )
+            else:
+                selects.append(
+                    f'SELECT {len(keys)}, c."{meta.pk.column}" FROM {tombstones.TABLE} t '
+                    f'JOIN "{meta.db_table}" c ON c."{fk.column}" = t.row '
+                    f"WHERE t.tbl = '{target.db_table}' AND {missing}"
+                )
             keys.append((model, fk))
     return keys, " UNION ALL ".join(selects)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from syncops import epoch, tombstones
+from syncops import epoch, reconcile, tombstones
 from syncops import remote as remote_sql
 from syncops.quarantine import UNMERGED, marker, quarantine, read_old_copy, unmerged_folders
 from syncops.replica import SyncError
@@ -115,6 +115,7 @@ def recover(replica: Any, *, reason: str, prefer: str | None = None) -> Recovery
     replica.state.update(last_recovery=report.summary(), last_recovery_at=utc_now())
     replica.state.update(recoveries=replica.state.recoveries + 1)
     logger.warning("%s", report.summary())
+    reconcile.sweep_soon()  # rows the merge dropped leave no tombstone: check every key
     recovered.send(sender=type(replica), replica=replica, report=report)
     return report
 

@@ -4,6 +4,7 @@ effects are made here directly; tests/sync makes them happen between real replic
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connection
 
 from spaces import conflicts, reconcile, services
 from spaces.models import ApiToken, Conflict, HistoryEntry, Link, Membership, Space, Thought
+from syncops import reconcile as syncops_reconcile
 from syncops.models import JournalEntry
 from syncops.reconcile import current_row
 
@@ -429,3 +431,38 @@ def test_a_link_that_went_with_its_deleted_thought_is_not_a_lost_write(space: Sp
     services.thought_delete(thought=Thought.objects.get(space=space, key="a"), actor=owner)
     outcome = reconcile.reconcile()
     assert outcome.conflicts == [] and not Conflict.objects.exists()
+
+
+# --- where the orphan check looks -------------------------------------------------------------
+
+
+def test_after_a_pull_orphans_are_found_through_the_tombstones_of_any_key_type(
+    space: Space, owner: User, stranger: User
+):
+    Membership.objects.create(space=space, user=stranger, role="viewer")
+    t5 = services.thought_create(space=space, actor=owner, key="t5", title="Five")
+    t6 = services.thought_create(space=space, actor=owner, key="t6", title="Six")
+    services.thought_delete(thought=t5, actor=owner)  # elsewhere: a text key's tombstone
+    _defer_foreign_keys()
+    with connection.cursor() as cursor:  # and an integer key's, without its cascade
+        cursor.execute("DELETE FROM auth_user WHERE id = %s", [stranger.pk])
+    Link.objects.bulk_create([Link(space=space, source=t6, target_id=t5.pk, label="see")])
+    assert syncops_reconcile.repair_references(full=False) == 2
+    assert not Membership.objects.filter(user_id=stranger.pk).exists()
+    assert not Link.objects.exists() and Conflict.objects.get().lost["target"] == "t5"
+
+
+def test_a_row_lost_without_a_tombstone_is_found_by_the_next_sweep(
+    space: Space, owner: User, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(syncops_reconcile, "_last_sweep", time.monotonic())  # just swept
+    t5 = services.thought_create(space=space, actor=owner, key="t5", title="Five")
+    t6 = services.thought_create(space=space, actor=owner, key="t6", title="Six")
+    _defer_foreign_keys()
+    Link.objects.bulk_create([Link(space=space, source=t6, target_id=t5.pk, label="see")])
+    _lost(Thought, t5.pk)
+    assert syncops_reconcile.reconcile().orphans == 0  # no tombstone names it
+    assert Link.objects.exists()
+    syncops_reconcile.sweep_soon()  # as a recovery does
+    assert syncops_reconcile.reconcile().orphans == 1
+    assert not Link.objects.exists()
