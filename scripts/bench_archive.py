@@ -7,9 +7,11 @@ A throwaway local-mode database (libSQL file); each space is a tree ten levels d
 link for every fifth thought, made through ``services.space_import`` (with history). Then,
 per size: the JSON Lines export and its import into a new space, the Markdown zip export and
 its import, and a restore of the space over a window of 1,000 changes (edits, deletes and
-links made after the moment). Each export and import runs twice: once timed, once under
-tracemalloc for its peak (the Python heap: what grows with the space if anything is held
-whole), since tracing slows Python several times over. Prints a table (docs/BENCHMARKS.md).
+links made after the moment). Each export and import runs twice: once timed, with the most
+the process's resident memory grew over its start (sampled every 5 ms: everything, SQLite's
+caches included), once under tracemalloc for its peak (the Python heap: what grows with the
+space if anything is held whole), since tracing slows Python several times over. Prints a
+table (docs/BENCHMARKS.md).
 Targets (issue 21): export and import of 10,000 thoughts <= 10 s each, in memory that does
 not grow with the space; restore of a 1,000-change window <= 5 s.
 """
@@ -21,6 +23,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -51,18 +54,51 @@ def setup_django(db_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def measured(step: Callable[[], Any], *, memory: bool = True) -> tuple[Any, float, float]:
-    """``step()``'s result and seconds, then (a second run) its peak traced memory in MiB."""
-    started = time.perf_counter()
-    result = step()
-    seconds = time.perf_counter() - started
+def rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class RssGrowth:
+    """The most the resident memory grew over its value at the start, while in the block."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = rss()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self) -> None:
+        while not self.done.wait(0.005):
+            self.peak = max(self.peak, rss())
+
+    def __enter__(self) -> RssGrowth:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+        self.peak = max(self.peak, rss())
+
+    @property
+    def mib(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def measured(step: Callable[[], Any], *, memory: bool = True) -> tuple[Any, float, float, float]:
+    """``step()``'s result, seconds and resident growth in MiB, then (a second run) its peak
+    traced memory in MiB."""
+    with RssGrowth() as growth:
+        started = time.perf_counter()
+        result = step()
+        seconds = time.perf_counter() - started
     if not memory:
-        return result, seconds, float("nan")
+        return result, seconds, growth.mib, float("nan")
     tracemalloc.start()
     step()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return result, seconds, peak
+    return result, seconds, growth.mib, peak
 
 
 def build(user: Any, size: int) -> Any:
@@ -109,12 +145,12 @@ def window(space: Any, user: Any, changes: int) -> int:
     return made
 
 
-def run(size: int, user: Any) -> list[tuple[str, int, float, float]]:
+def run(size: int, user: Any) -> list[tuple[str, int, float, float, float]]:
     from django.utils import timezone
 
     from spaces import archive, timeline, vault
 
-    rows: list[tuple[str, int, float, float]] = []
+    rows: list[tuple[str, int, float, float, float]] = []
     space = build(user, size)
 
     def export_json() -> bytes:
@@ -129,17 +165,17 @@ def run(size: int, user: Any) -> list[tuple[str, int, float, float]]:
             for line in archive.export_jsonl(space):
                 sink.write(line)
 
-        _, seconds, peak = measured(export_json_to_file)
-    rows.append(("export json", size, seconds, peak))
+        _, seconds, grew, peak = measured(export_json_to_file)
+    rows.append(("export json", size, seconds, grew, peak))
     data = export_json()
 
     def import_json() -> archive.Report:
         plan = archive.read_jsonl(io.BytesIO(data), file="bench")
         return archive.apply(plan, actor=user)
 
-    report, seconds, peak = measured(import_json)
+    report, seconds, grew, peak = measured(import_json)
     assert report.created == size, report.lines()
-    rows.append(("import json", size, seconds, peak))
+    rows.append(("import json", size, seconds, grew, peak))
 
     with tempfile.TemporaryDirectory() as folder:
         zipped = Path(folder) / "space.zip"
@@ -148,23 +184,23 @@ def run(size: int, user: Any) -> list[tuple[str, int, float, float]]:
             with zipped.open("wb") as out:
                 vault.export_markdown(space, out)
 
-        _, seconds, peak = measured(export_markdown)
-        rows.append(("export markdown", size, seconds, peak))
+        _, seconds, grew, peak = measured(export_markdown)
+        rows.append(("export markdown", size, seconds, grew, peak))
 
         def import_markdown() -> archive.Report:
             return archive.apply(vault.read_markdown(zipped), actor=user)
 
-        report, seconds, peak = measured(import_markdown)
+        report, seconds, grew, peak = measured(import_markdown)
         assert report.created == size, report.lines()
-        rows.append(("import markdown", size, seconds, peak))
+        rows.append(("import markdown", size, seconds, grew, peak))
 
     moment = timezone.now()
     time.sleep(0.01)
     made = window(space, user, min(1000, size))
-    _, seconds, peak = measured(
+    _, seconds, grew, peak = measured(
         lambda: timeline.restore_to(space, moment, actor=user), memory=False
     )
-    rows.append((f"restore {made} changes", size, seconds, peak))
+    rows.append((f"restore {made} changes", size, seconds, grew, peak))
     return rows
 
 
@@ -179,11 +215,11 @@ def main() -> int:
 
         user = get_user_model().objects.create_user("bench")
         rows = [row for size in sizes for row in run(size, user)]
-    print("| step | thoughts | seconds | peak Python MiB |")
-    print("|---|---:|---:|---:|")
-    for step, size, seconds, peak in rows:
+    print("| step | thoughts | seconds | resident growth MiB | peak Python MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for step, size, seconds, grew, peak in rows:
         memory = "-" if peak != peak else f"{peak:.1f}"  # NaN: not measured
-        print(f"| {step} | {size:,} | {seconds:.2f} | {memory} |")
+        print(f"| {step} | {size:,} | {seconds:.2f} | {grew:.1f} | {memory} |")
     return 0
 
 

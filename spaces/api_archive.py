@@ -86,20 +86,17 @@ class ImportOut(Schema):
 def import_upload(
     request: HttpRequest, stream: Any, fmt: str, *, name: str, into: str | None, dry_run: bool
 ) -> archive.Report:
-    """Import an uploaded archive (a file object): copied to a temporary file first, which
-    the readers go back to as they write (so that a large archive is not held in memory)."""
+    """Import an uploaded archive (a file object). A zip is copied to a temporary file first
+    (its directory is at its end)."""
     target = selectors.space_get(user=request.user, space_id=into, edit=True) if into else None
-    with tempfile.TemporaryFile() as copy:
-        shutil.copyfileobj(stream, copy)
-        copy.seek(0)
-        if fmt == "json":
-            plan = archive.read_jsonl(copy, file=name)
-            return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
+    if fmt == "json":
+        plan = archive.read_jsonl(stream, file=name)
+    else:
         with tempfile.NamedTemporaryFile(suffix=".zip") as zipped:
-            shutil.copyfileobj(copy, zipped)
+            shutil.copyfileobj(stream, zipped)
             zipped.flush()
             plan = vault.read_markdown(Path(zipped.name), title=Path(name).stem)
-            return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
+    return archive.apply(plan, actor=request.user, into=target, dry_run=dry_run)
 
 
 ARCHIVE_BODY = {

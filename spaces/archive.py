@@ -5,16 +5,19 @@ The archive is JSON Lines (docs/archive.md): a header line, then one record a li
 object with a ``type``: ``space``, ``thought`` (parents before their children), ``link``,
 ``history`` and ``conflict``. Export streams it from the database in chunks, so memory does
 not grow with the space. An import reads a whole archive before it writes anything: a bad
-line stops it with its number and nothing changed. Markdown folders (``spaces.vault``) are
-read into the same ``Plan`` and applied the same way.
+line stops it with its number and nothing changed. What it read waits in a ``Plan``, on disk
+(a private temporary SQLite database), and is written a chunk at a time, so an import's
+memory does not grow with the archive either. Markdown folders (``spaces.vault``) are read
+into the same ``Plan`` and applied the same way.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import partial
+from itertools import islice
 from typing import Any, BinaryIO
 
 from django.db import connection, transaction
@@ -51,11 +54,6 @@ class ThoughtRecord:
     id: str | None = None
     file: str = ""
     line: int | None = None
-    # Set on a record read without its text (key, parent and id only): reads it whole.
-    loader: Callable[[], ThoughtRecord] | None = field(default=None, repr=False, compare=False)
-
-    def loaded(self) -> ThoughtRecord:
-        return self.loader() if self.loader is not None else self
 
     def fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in services.THOUGHT_FIELDS}
@@ -70,17 +68,143 @@ class LinkRecord:
     line: int | None = None
 
 
-@dataclass
 class Plan:
-    """What an archive holds, read and checked, before anything is written."""
+    """What an archive holds, read and checked, before anything is written. Its thoughts and
+    links wait on disk, in a private temporary SQLite database (SQLite deletes it when the
+    plan is closed or collected), so that memory does not grow with the archive."""
 
-    title: str
-    description: str = ""
-    thoughts: list[ThoughtRecord] = field(default_factory=list)
-    links: list[LinkRecord] = field(default_factory=list)
-    attachments: list[str] = field(default_factory=list)  # files kept out (listed, not lost)
-    history: int = 0  # history entries in the archive (kept there; not imported)
-    conflicts: int = 0
+    def __init__(self, title: str, description: str = "") -> None:
+        self.title, self.description = title, description
+        self.attachments: list[str] = []  # files kept out (listed, not lost)
+        self.history = 0  # history entries in the archive (kept there; not imported)
+        self.conflicts = 0
+        self.db = sqlite3.connect("")  # "": a temporary file, private to this connection
+        self.db.executescript(
+            """
+            CREATE TABLE thought (
+                n INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, parent TEXT,
+                record TEXT NOT NULL, depth INTEGER, cut INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX thought_parent ON thought (parent);
+            CREATE INDEX thought_depth ON thought (depth, n);
+            CREATE TABLE link (
+                n INTEGER PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL,
+                label TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (source, target, label)
+            );
+            """
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add_thought(self, record: ThoughtRecord) -> None:
+        """Keep ``record``; its key must be new (an ``ArchiveError`` names its line if not)."""
+        try:
+            self.db.execute(
+                "INSERT INTO thought (key, parent, record) VALUES (?, ?, ?)",
+                (record.key, record.parent, json.dumps(asdict(record))),
+            )
+        except sqlite3.IntegrityError:
+            raise ArchiveError(
+                f"thought key {record.key!r} appears twice", file=record.file, line=record.line
+            ) from None
+
+    def add_link(self, record: LinkRecord) -> None:
+        """Keep ``record``, unless the plan has the same link (the first one stays)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO link (source, target, label, record) VALUES (?, ?, ?, ?)",
+            (record.source, record.target, record.label, json.dumps(asdict(record))),
+        )
+
+    @property
+    def thoughts(self) -> Iterator[ThoughtRecord]:
+        """The thoughts in the order they were read."""
+        for (record,) in self.db.execute("SELECT record FROM thought ORDER BY n"):
+            yield ThoughtRecord(**json.loads(record))
+
+    @property
+    def links(self) -> Iterator[LinkRecord]:
+        for (record,) in self.db.execute("SELECT record FROM link ORDER BY n"):
+            yield LinkRecord(**json.loads(record))
+
+    def thought_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM thought").fetchone()[0])
+
+    def link_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM link").fetchone()[0])
+
+    def parents_first(self, known: Callable[[list[str]], set[str]], *, cut: bool) -> list[str]:
+        """Order the thoughts so that every parent comes before its children (``ordered``);
+        a parent must be one of them or one of the space's (``known(keys)`` says which of
+        ``keys`` the space has). A cycle of parents (concurrent moves on two replicas can make
+        one) is cut, with ``cut``, at the thought where it is found: it comes in at the top
+        level, and its key is returned. Without ``cut``, a cycle is an error."""
+        db = self.db
+        outside = (
+            "parent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM thought p WHERE p.key = c.parent)"
+        )
+        parents = db.execute(f"SELECT DISTINCT parent FROM thought c WHERE {outside}")
+        while chunk := [parent for (parent,) in parents.fetchmany(CHUNK)]:
+            found = known(chunk)
+            for parent in chunk:
+                if parent not in found:
+                    record = self._first("WHERE parent = ?", parent)
+                    raise ArchiveError(
+                        f"thought {record.key!r} names parent {parent!r}, which is not in the "
+                        "archive or the space",
+                        file=record.file,
+                        line=record.line,
+                    )
+        # The roots here: thoughts without a parent, or whose parent the space has.
+        db.execute(f"UPDATE thought AS c SET depth = 0 WHERE parent IS NULL OR {outside}")
+        cuts: list[str] = []
+        while True:
+            self._deepen()
+            row = db.execute("SELECT key FROM thought WHERE depth IS NULL ORDER BY n").fetchone()
+            if row is None:
+                return cuts
+            # From that thought up its parents (none of them has a depth) to where they repeat.
+            on_path, seen, key = [], set(), row[0]
+            while key not in seen:
+                on_path.append(key)
+                seen.add(key)
+                key = db.execute("SELECT parent FROM thought WHERE key = ?", (key,)).fetchone()[0]
+            if not cut:
+                record = self._first("WHERE key = ?", key)
+                raise ArchiveError(
+                    f"thought {key!r} is its own ancestor (a cycle of parents)",
+                    file=record.file,
+                    line=record.line,
+                )
+            # The last one on the path: its parent closed the cycle.
+            db.execute("UPDATE thought SET depth = 0, cut = 1 WHERE key = ?", (on_path[-1],))
+            cuts.append(on_path[-1])
+
+    def _deepen(self) -> None:
+        """Give the thoughts below those with a depth theirs, level by level."""
+        level = 0
+        while self.db.execute("SELECT 1 FROM thought WHERE depth = ?", (level,)).fetchone():
+            self.db.execute(
+                "UPDATE thought SET depth = ? WHERE depth IS NULL AND parent IN "
+                "(SELECT key FROM thought WHERE depth = ?)",
+                (level + 1, level),
+            )
+            level += 1
+
+    def _first(self, where: str, *args: Any) -> ThoughtRecord:
+        (record,) = self.db.execute(
+            f"SELECT record FROM thought {where} ORDER BY n", args
+        ).fetchone()
+        return ThoughtRecord(**json.loads(record))
+
+    def ordered(self) -> Iterator[ThoughtRecord]:
+        """The thoughts parents first (after ``parents_first``); a cut one without its parent."""
+        rows = self.db.execute("SELECT record, cut FROM thought ORDER BY depth, n")
+        for record, was_cut in rows:
+            thought = ThoughtRecord(**json.loads(record))
+            if was_cut:
+                thought.parent = None
+            yield thought
 
 
 @dataclass
@@ -269,129 +393,65 @@ def _record(raw: bytes, where: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def read_jsonl(stream: BinaryIO, *, file: str = "archive") -> Plan:
-    """Read and check an archive from a seekable binary file; ``ArchiveError`` names the
-    first bad line. Thoughts are kept as their key, parent and place in the file (their text
-    is read again as they are written, while ``stream`` is still open), so a large archive
-    is not held in memory."""
+    """Read and check an archive from a binary file into a plan; ``ArchiveError`` names the
+    first bad line (and the plan is closed)."""
     plan: Plan | None = None
-    keys: set[str] = set()
-    offset = stream.tell()
-    for number, raw in enumerate(stream, start=1):
-        where: dict[str, Any] = {"file": file, "line": number}
-        at, offset = offset, offset + len(raw)
-        record = _record(raw, where)
-        if record is None:
-            continue
-        kind = record.get("type")
+    try:
+        for number, raw in enumerate(stream, start=1):
+            where: dict[str, Any] = {"file": file, "line": number}
+            record = _record(raw, where)
+            if record is None:
+                continue
+            kind = record.get("type")
+            if plan is None:
+                _check_header(record, where)
+                plan = Plan(title="")
+            elif kind == "space":
+                plan.title = _field(record, "title", str, "", where)
+                plan.description = _field(record, "description", str, "", where)
+            elif kind == "thought":
+                plan.add_thought(_thought(record, where))
+            elif kind == "link":
+                source, target = record.get("source"), record.get("target")
+                if not isinstance(source, str) or not isinstance(target, str):
+                    raise ArchiveError("a link needs a source and a target key", **where)
+                label = _field(record, "label", str, "", where)
+                plan.add_link(LinkRecord(source, target, label, **where))
+            elif kind == "history":
+                plan.history += 1
+            elif kind == "conflict":
+                plan.conflicts += 1
+            else:
+                raise ArchiveError(f"unknown record type {kind!r}", **where)
         if plan is None:
-            if kind != "header" or record.get("format") != FORMAT:
-                raise ArchiveError(
-                    f"not a ThoughtSpace archive (the first line must be its {FORMAT!r} header)",
-                    **where,
-                )
-            if record.get("schema") != SCHEMA:
-                raise ArchiveError(
-                    f"archive schema {record.get('schema')!r} is not supported (this version "
-                    f"reads schema {SCHEMA})",
-                    **where,
-                )
-            plan = Plan(title="")
-        elif kind == "space":
-            plan.title = _field(record, "title", str, "", where)
-            plan.description = _field(record, "description", str, "", where)
-        elif kind == "thought":
-            thought = _thought(record, where)  # checked now; its text is read again later
-            if thought.key in keys:
-                raise ArchiveError(f"thought key {thought.key!r} appears twice", **where)
-            keys.add(thought.key)
-            plan.thoughts.append(
-                ThoughtRecord(
-                    key=thought.key,
-                    title="",
-                    parent=thought.parent,
-                    id=thought.id,
-                    loader=partial(_read_thought, stream, at, file, number),
-                    **where,
-                )
-            )
-        elif kind == "link":
-            source, target = record.get("source"), record.get("target")
-            if not isinstance(source, str) or not isinstance(target, str):
-                raise ArchiveError("a link needs a source and a target key", **where)
-            label = _field(record, "label", str, "", where)
-            plan.links.append(LinkRecord(source, target, label, **where))
-        elif kind == "history":
-            plan.history += 1
-        elif kind == "conflict":
-            plan.conflicts += 1
-        else:
-            raise ArchiveError(f"unknown record type {kind!r}", **where)
-    if plan is None:
-        raise ArchiveError("the archive is empty", file=file)
-    if not plan.title.strip():
-        raise ArchiveError("the archive has no space record with a title", file=file)
+            raise ArchiveError("the archive is empty", file=file)
+        if not plan.title.strip():
+            raise ArchiveError("the archive has no space record with a title", file=file)
+    except BaseException:
+        if plan is not None:
+            plan.close()
+        raise
     return plan
 
 
-def _read_thought(stream: BinaryIO, at: int, file: str, line: int) -> ThoughtRecord:
-    where: dict[str, Any] = {"file": file, "line": line}
-    stream.seek(at)
-    record = _record(stream.readline(), where)
-    assert record is not None  # it was read once already
-    return _thought(record, where)
+def _check_header(record: dict[str, Any], where: dict[str, Any]) -> None:
+    if record.get("type") != "header" or record.get("format") != FORMAT:
+        raise ArchiveError(
+            f"not a ThoughtSpace archive (the first line must be its {FORMAT!r} header)", **where
+        )
+    if record.get("schema") != SCHEMA:
+        raise ArchiveError(
+            f"archive schema {record.get('schema')!r} is not supported (this version reads "
+            f"schema {SCHEMA})",
+            **where,
+        )
 
 
 # --- applying ------------------------------------------------------------------------------
 
 
-def _cut(record: ThoughtRecord, cut: set[str]) -> ThoughtRecord:
-    if record.key in cut:
-        record.parent = None
-    return record
-
-
 class _DryRun(Exception):
     pass
-
-
-def parents_first(
-    records: list[ThoughtRecord], known: set[str], cut: set[str] | None = None
-) -> list[ThoughtRecord]:
-    """``records`` ordered so that every parent comes before its children; a parent must be
-    one of them or one of ``known`` (the space's keys). A cycle of parents (concurrent moves
-    on two replicas can make one) is cut at the thought where it is found, whose key goes
-    into ``cut``: it comes in at the top level. Without ``cut``, a cycle is an error."""
-    by_key = {r.key: r for r in records}
-    ordered: list[ThoughtRecord] = []
-    state: dict[str, int] = {}  # 1: on the current path, 2: placed
-    for record in records:
-        path: list[ThoughtRecord] = []
-        current: ThoughtRecord | None = record
-        while current is not None and state.get(current.key) != 2:
-            if state.get(current.key) == 1:
-                if cut is None:
-                    raise ArchiveError(
-                        f"thought {current.key!r} is its own ancestor (a cycle of parents)",
-                        file=current.file,
-                        line=current.line,
-                    )
-                cut.add(path[-1].key)  # the last one on the path: its parent closed the cycle
-                break
-            state[current.key] = 1
-            path.append(current)
-            parent = current.parent
-            if parent is not None and parent not in by_key and parent not in known:
-                raise ArchiveError(
-                    f"thought {current.key!r} names parent {parent!r}, which is not in the "
-                    "archive or the space",
-                    file=current.file,
-                    line=current.line,
-                )
-            current = by_key.get(parent) if parent is not None else None
-        for placed in reversed(path):
-            state[placed.key] = 2
-            ordered.append(placed)
-    return ordered
 
 
 def apply(
@@ -404,7 +464,8 @@ def apply(
 ) -> Report:
     """Write ``plan`` as one transaction: into a new space owned by ``actor``, or merged into
     ``into`` (a key the space has already is left as the space has it; a difference is
-    reported as a conflict, never overwritten). ``dry_run`` rolls it all back."""
+    reported as a conflict, never overwritten). ``dry_run`` rolls it all back. The thoughts
+    are read from the plan, compared and written a chunk at a time; the plan is closed."""
     report = Report(dry_run=dry_run, attachments=list(plan.attachments))
     try:
         with transaction.atomic():
@@ -412,44 +473,63 @@ def apply(
                 owner=actor, title=plan.title[:200], description=plan.description
             )
             report.space_id = space.pk
-            existing = {t.key: t for t in space.thoughts.select_related("parent").iterator(CHUNK)}
-            new: list[ThoughtRecord] = []
-            cut: set[str] = set()
-            for record in parents_first(plan.thoughts, set(existing), cut):
-                current = existing.get(record.key)
-                if current is None:
-                    new.append(record)
-                    continue
-                record = record.loaded()
-                snapshot = current.snapshot()
-                theirs = {name: snapshot[name] for name in record.fields()}
-                if theirs == record.fields():
-                    report.unchanged += 1
-                else:
-                    changed = sorted(n for n, v in record.fields().items() if theirs[n] != v)
-                    report.conflicts.append(
-                        f"{record.key!r} differs from the space's in {', '.join(changed)}; "
-                        "the space's is kept"
-                    )
+
+            def known(keys: list[str]) -> set[str]:
+                return set(space.thoughts.filter(key__in=keys).values_list("key", flat=True))
+
+            cut = plan.parents_first(known, cut=True)
             try:
                 report.links = services.space_import(
                     space=space,
                     actor=actor,
-                    thoughts=(_cut(record.loaded(), cut) for record in new),
+                    thoughts=_new_ones(space, plan.ordered(), report),
                     links=plan.links,
                     progress=progress,
                 )
             except services.RecordError as exc:
-                bad: ThoughtRecord | LinkRecord = (plan.links if exc.link else new)[exc.index]
-                raise ArchiveError(str(exc.error), file=bad.file, line=bad.line) from None
-            report.created = len(new)
+                raise ArchiveError(
+                    str(exc.error), file=exc.record.file, line=exc.record.line
+                ) from None
             report.conflicts += [
                 f"{key!r} was its own ancestor (a cycle of parents): it is at the top level"
                 for key in sorted(cut)
             ]
-            report.links_unchanged = len(plan.links) - report.links
+            report.links_unchanged = plan.link_count() - report.links
             if dry_run:
                 raise _DryRun
     except _DryRun:
         pass
+    finally:
+        plan.close()
     return report
+
+
+def _new_ones(
+    space: Space, records: Iterable[ThoughtRecord], report: Report
+) -> Iterator[ThoughtRecord]:
+    """The records whose key the space does not have, a chunk at a time; those it has are
+    counted in ``report`` as unchanged, or as conflicts where they differ (the space's kept)."""
+    records = iter(records)
+    while chunk := list(islice(records, CHUNK)):
+        existing = {
+            thought.key: thought
+            for thought in space.thoughts.select_related("parent").filter(
+                key__in=[record.key for record in chunk]
+            )
+        }
+        for record in chunk:
+            current = existing.get(record.key)
+            if current is None:
+                report.created += 1
+                yield record
+                continue
+            snapshot = current.snapshot()
+            theirs = {name: snapshot[name] for name in record.fields()}
+            if theirs == record.fields():
+                report.unchanged += 1
+            else:
+                changed = sorted(n for n, v in record.fields().items() if theirs[n] != v)
+                report.conflicts.append(
+                    f"{record.key!r} differs from the space's in {', '.join(changed)}; "
+                    "the space's is kept"
+                )

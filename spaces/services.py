@@ -279,12 +279,12 @@ def thought_create(
 
 
 class RecordError(Exception):
-    """``space_import`` refused ``records[index]`` (a thought, or a link when ``link``):
-    ``error`` says why."""
+    """``space_import`` refused ``record`` (a thought, or a link when ``link``), the
+    ``index``-th of its kind: ``error`` says why."""
 
-    def __init__(self, index: int, error: ServiceError, *, link: bool = False) -> None:
+    def __init__(self, index: int, record: Any, error: ServiceError, *, link: bool = False):
         super().__init__(str(error))
-        self.index, self.error, self.link = index, error, link
+        self.index, self.record, self.error, self.link = index, record, error, link
 
 
 IMPORT_BATCH = 500
@@ -339,14 +339,19 @@ def space_import(
     ``id`` kept when no thought has it) come parents first, a parent one of them or of the
     space; ``links`` (source, target, label) join thoughts of the space once they are in;
     a link the space has already is skipped. Pages hear one ``space.imported`` event (they
-    reload) instead of one per row. Returns the number of links made."""
-    keys = dict(space.thoughts.values_list("key", "pk"))
+    reload) instead of one per row. Returns the number of links made.
+
+    Both are read and written ``IMPORT_BATCH`` at a time, each batch looking up in the
+    database only the keys it names: memory does not grow with the import."""
     batch = _Batch(space, actor, Thought)
     index = -1
     records = iter(thoughts)
     while chunk := list(islice(records, IMPORT_BATCH)):
+        batch.flush()  # the batches before are in the database, where the lookups look
         wanted = [r.id for r in chunk if r.id and _ULID.match(r.id)]
         taken = set(Thought.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        named = {r.key for r in chunk} | {r.parent for r in chunk if r.parent is not None}
+        keys = dict(space.thoughts.filter(key__in=named).values_list("key", "pk"))
         for record in chunk:
             index += 1
             try:
@@ -368,7 +373,7 @@ def space_import(
                     position=_position(record.position),
                 )
             except ServiceError as exc:
-                raise RecordError(index, exc) from None
+                raise RecordError(index, record, exc) from None
             keys[key] = thought.pk
             taken.add(thought.pk)
             after = {name: getattr(thought, name) for name in SNAPSHOT_FIELDS}
@@ -376,39 +381,50 @@ def space_import(
         if progress:
             progress(index + 1)
     batch.flush()
-    have = set(space.links.values_list("source__key", "target__key", "label"))
+    created = index + 1
     batch = _Batch(space, actor, Link)
-    made = 0
-    for index, record in enumerate(links):
-        try:
-            label = _text(record.label, field="label", limit=LABEL_MAX)
-            for end in (record.source, record.target):
-                if end not in keys:
-                    raise InvalidInput(f"{end!r} is not a thought of this space.")
-            if record.source == record.target:
-                raise InvalidInput("A link needs two different thoughts.")
-        except ServiceError as exc:
-            raise RecordError(index, exc, link=True) from None
-        if (record.source, record.target, label) in have:
-            continue
-        have.add((record.source, record.target, label))
-        link = Link(
-            space=space,
-            source_id=keys[record.source],
-            target_id=keys[record.target],
-            label=label,
+    made, index = 0, -1
+    records = iter(links)
+    while chunk := list(islice(records, IMPORT_BATCH)):
+        batch.flush()
+        ends = {end for record in chunk for end in (record.source, record.target)}
+        keys = dict(space.thoughts.filter(key__in=ends).values_list("key", "pk"))
+        have = set(
+            space.links.filter(source_id__in=keys.values()).values_list(
+                "source__key", "target__key", "label"
+            )
         )
-        snapshot = {"id": link.pk, "source": record.source, "target": record.target}
-        batch.add(link, Action.LINK_CREATED, record.source, snapshot | {"label": label})
-        made += 1
+        for record in chunk:
+            index += 1
+            try:
+                label = _text(record.label, field="label", limit=LABEL_MAX)
+                for end in (record.source, record.target):
+                    if end not in keys:
+                        raise InvalidInput(f"{end!r} is not a thought of this space.")
+                if record.source == record.target:
+                    raise InvalidInput("A link needs two different thoughts.")
+            except ServiceError as exc:
+                raise RecordError(index, record, exc, link=True) from None
+            if (record.source, record.target, label) in have:
+                continue
+            have.add((record.source, record.target, label))
+            link = Link(
+                space=space,
+                source_id=keys[record.source],
+                target_id=keys[record.target],
+                label=label,
+            )
+            snapshot = {"id": link.pk, "source": record.source, "target": record.target}
+            batch.add(link, Action.LINK_CREATED, record.source, snapshot | {"label": label})
+            made += 1
     batch.flush()
-    if index >= 0 or made:
+    if created or made:
         emit_on_commit(
             {
                 "type": "space.imported",
                 "space_id": space.pk,
                 "actor": _actor_name(actor),
-                "data": {"thoughts": index + 1, "links": made},
+                "data": {"thoughts": created, "links": made},
             }
         )
     return made

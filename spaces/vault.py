@@ -345,46 +345,53 @@ class _Thought:
     is_folder: bool = False
     wanted_key: str = ""  # the front matter's, when valid
     aliases: list[str] = field(default_factory=list)
-    text: str = ""  # the whole file
-    body_start: int = 0  # where the body starts in ``text``
+    body_start: int = 0  # where the body starts in the file's text
     section: list[tuple[str, str, int]] = field(default_factory=list)  # target, label, line
     parent: _Thought | None = None
 
 
 def _plan(files: dict[str, str], read: Callable[[str], bytes], title: str) -> archive.Plan:
-    """``files`` maps each path in the vault to its name in the folder or zip."""
-    plan = archive.Plan(title=title)
-    ours = SPACE_FILE in files and _read_space_file(plan, read(files[SPACE_FILE]))
-    notes = [
-        _note(path, files[path], read(files[path]))
-        for path in sorted(files)
-        if path.lower().endswith(".md")
-    ]
-    attachments = sorted(
-        path
-        for path in files
-        if not path.lower().endswith(".md") and posixpath.basename(path) != SPACE_FILE
-    )
-    thoughts = _with_folders(notes)
-    _choose_keys(thoughts)
-    names = _Names(thoughts, attachments)
-    links: list[LinkRecord] = []
-    unresolved: list[str] = []
-    for note in notes:
-        links += _section_links(note, names, unresolved)
-        # An export's links are its sections; a body's [[...]] there is only text.
-        if not ours:
-            links += _body_links(note, names, unresolved)
-    for thought in thoughts:
-        thought.record.parent = thought.parent.record.key if thought.parent else None
-    plan.thoughts = [thought.record for thought in thoughts]
-    seen: set[tuple[str, str, str]] = set()
-    for link in links:
-        if (link.source, link.target, link.label) not in seen:
-            seen.add((link.source, link.target, link.label))
-            plan.links.append(link)
-    plan.attachments = [files[path] for path in attachments] + list(dict.fromkeys(unresolved))
-    return plan
+    """``files`` maps each path in the vault to its name in the folder or zip. Notes are read
+    twice: first for their names, front matter and place in the tree (kept, without their
+    text), then again, once every name is known, for their bodies and links (written to the
+    plan, on disk): memory holds a few hundred bytes a note, never the notes' text."""
+    about = archive.Plan(title=title)
+    try:
+        ours = SPACE_FILE in files and _read_space_file(about, read(files[SPACE_FILE]))
+        notes = [
+            _note(path, files[path], read(files[path]))
+            for path in sorted(files)
+            if path.lower().endswith(".md")
+        ]
+        attachments = sorted(
+            path
+            for path in files
+            if not path.lower().endswith(".md") and posixpath.basename(path) != SPACE_FILE
+        )
+        thoughts = _with_folders(notes)
+        _choose_keys(thoughts)
+        names = _Names(thoughts, attachments)
+        unresolved: list[str] = []
+        for thought in thoughts:
+            record = thought.record
+            record.parent = thought.parent.record.key if thought.parent else None
+            links: list[LinkRecord] = []
+            if not thought.is_folder:
+                text = _decode(read(record.file), record.file)
+                record.body = _split_section(text, thought.body_start, record.file)[0]
+                links += _section_links(thought, names, unresolved)
+                # An export's links are its sections; a body's [[...]] there is only text.
+                if not ours:
+                    links += _body_links(thought, text, names, unresolved)
+            about.add_thought(record)
+            record.body = ""  # on disk now
+            for link in links:
+                about.add_link(link)
+        about.attachments = [files[path] for path in attachments] + list(dict.fromkeys(unresolved))
+    except BaseException:
+        about.close()
+        raise
+    return about
 
 
 def _read_space_file(plan: archive.Plan, data: bytes) -> bool:
@@ -441,7 +448,7 @@ def _note(path: str, file: str, data: bytes) -> _Thought:
         record=ThoughtRecord(
             key="",
             title=title,
-            body=body,
+            body="",  # read again with the links, once every note's name is known
             kind=checked("kind", str, "note"),
             metadata=metadata,
             position=checked("position", int, 0),
@@ -450,7 +457,6 @@ def _note(path: str, file: str, data: bytes) -> _Thought:
         ),
         wanted_key=key if KEY_RE.match(key) else "",
         aliases=[str(alias) for alias in aliases] if isinstance(aliases, list) else [],
-        text=text,
         body_start=body_start,
         section=section,
     )
@@ -633,9 +639,12 @@ def _section_links(note: _Thought, names: _Names, unresolved: list[str]) -> list
     return links
 
 
-def _body_links(note: _Thought, names: _Names, unresolved: list[str]) -> list[LinkRecord]:
+def _body_links(
+    note: _Thought, text: str, names: _Names, unresolved: list[str]
+) -> list[LinkRecord]:
     """Links for the body's ``[[wikilinks]]`` and ``[text](note.md)`` links, outside code;
-    the attachments it embeds or links go to ``metadata["attachments"]``."""
+    the attachments it embeds or links go to ``metadata["attachments"]``. ``text`` is the
+    note's file."""
     body, file = note.record.body, note.record.file
     visible = CODE.sub(lambda code: NOT_LINE_BREAK.sub(" ", code.group()), body)
     references = []  # (where, embed, target, the path it names exactly, as written)
@@ -649,7 +658,7 @@ def _body_links(note: _Thought, names: _Names, unresolved: list[str]) -> list[Li
             references.append((m.start(), m.group(1) == "!", target, exact, m.group()))
     links, attachments = [], []
     for start, embed, target, exact, written in sorted(references):
-        line = note.text.count("\n", 0, note.body_start + start) + 1
+        line = text.count("\n", 0, note.body_start + start) + 1
         if not target.strip():
             continue  # [[#heading]]: a place in this note
         attachment = exact if exact in names.attachments else names.attachment(target)

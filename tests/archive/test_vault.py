@@ -324,13 +324,13 @@ def test_duplicate_links_appear_once(tmp_path):
     plan = vault.read_markdown(write(tmp_path / "v", files))
 
     assert [(k.source, k.target, k.label) for k in plan.links] == [("a", "b", "")]
-    assert plan.thoughts[0].body == "[[b]] [[B]] [[b|again]]"
+    assert next(plan.thoughts).body == "[[b]] [[B]] [[b|again]]"
 
 
 def test_front_matter_dates_become_text(tmp_path):
     plan = vault.read_markdown(write(tmp_path / "v", {"a.md": "---\ncreated: 2024-05-01\n---\n"}))
 
-    assert plan.thoughts[0].metadata == {"created": "2024-05-01"}
+    assert next(plan.thoughts).metadata == {"created": "2024-05-01"}
 
 
 def test_another_tools_id_is_kept_in_metadata(tmp_path):

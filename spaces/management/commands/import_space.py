@@ -4,7 +4,6 @@ the new or target space's id is the last word of the output."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +40,19 @@ class Command(BaseCommand):
             if into.role_of(owner) not in ("owner", "editor"):
                 raise CommandError(f"{owner.get_username()} cannot edit space {into.pk}.")
         try:
-            with ExitStack() as files:
-                if path.is_dir() or path.suffix.lower() == ".zip":
-                    plan = vault.read_markdown(path)
-                else:  # a lossless archive, read again as it is written: kept open
-                    stream = files.enter_context(path.open("rb"))
+            if path.is_dir() or path.suffix.lower() == ".zip":
+                plan = vault.read_markdown(path)
+            else:
+                with path.open("rb") as stream:
                     plan = archive.read_jsonl(stream, file=str(path))
-                total = len(plan.thoughts)
-                report = archive.apply(
-                    plan,
-                    actor=owner,
-                    into=into,
-                    dry_run=options["dry_run"],
-                    progress=lambda done: bar(self.stdout, done, total, "thoughts"),
-                )
+            total = plan.thought_count()
+            report = archive.apply(
+                plan,
+                actor=owner,
+                into=into,
+                dry_run=options["dry_run"],
+                progress=lambda done: bar(self.stdout, done, total, "thoughts"),
+            )
         except ServiceError as exc:
             raise CommandError(f"Nothing was imported: {exc}") from exc
         except OSError as exc:
