@@ -354,7 +354,7 @@ def _plan(files: dict[str, str], read: Callable[[str], bytes], title: str) -> ar
     """``files`` maps each path in the vault to its name in the folder or zip. Notes are read
     twice: first for their names, front matter and place in the tree (kept, without their
     text), then again, once every name is known, for their bodies and links (written to the
-    plan, on disk): memory holds a few hundred bytes a note, never the notes' text."""
+    plan, on disk): memory holds each note's names and place, never the notes' text."""
     about = archive.Plan(title=title)
     try:
         ours = SPACE_FILE in files and _read_space_file(about, read(files[SPACE_FILE]))
