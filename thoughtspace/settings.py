@@ -86,6 +86,8 @@ THOUGHTSPACE_QUARANTINE_DAYS = env_float("THOUGHTSPACE_QUARANTINE_DAYS", 30.0, m
 # Tombstones of deleted rows (syncops.tombstones) are kept this long: longer than any replica
 # stays away, so that its merge after a recovery cannot bring a deleted row back.
 THOUGHTSPACE_TOMBSTONE_DAYS = env_float("THOUGHTSPACE_TOMBSTONE_DAYS", 90.0, minimum=1.0)
+# /readyz answers 503 while more local changes than this wait for the remote.
+THOUGHTSPACE_READY_MAX_PENDING = int(env_float("THOUGHTSPACE_READY_MAX_PENDING", 1000, minimum=0))
 if DB_MODE != "local" and not TURSO_DATABASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(
         f"TURSO_DATABASE_URL={TURSO_DATABASE_URL!r} is not an http(s) URL, but "
