@@ -23,6 +23,7 @@ from django.contrib.auth import SESSION_KEY
 from spaces import live, selectors, services
 from spaces.errors import NotFound
 from spaces.models import ApiToken
+from thoughtspace.metrics import WEBSOCKETS
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
@@ -86,6 +87,7 @@ class SpaceConsumer(AsyncJsonWebsocketConsumer):
     session_key: str | None = None
     credential_group: str = ""
     checked_at: float = 0.0
+    counted = False  # in the connections gauge
 
     async def connect(self) -> None:
         self.space_id = self.scope["url_route"]["kwargs"]["space_id"]
@@ -101,6 +103,8 @@ class SpaceConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(self.credential_group, self.channel_name)
             self.checked_at = time.monotonic()
             await self.accept()
+            WEBSOCKETS.inc()
+            self.counted = True
 
     async def _refuse(self, code: int) -> None:
         """Accept, then close with ``code``: a browser cannot read a refused handshake's status."""
@@ -129,6 +133,9 @@ class SpaceConsumer(AsyncJsonWebsocketConsumer):
         return user
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:  # accepted, and this is its first close
+            WEBSOCKETS.dec()
+            self.counted = False
         for group in (self.group, self.credential_group):
             if group:
                 await self.channel_layer.group_discard(group, self.channel_name)

@@ -61,7 +61,10 @@ class SyncState:
 
     def record(self, kind: str, started: float, error: BaseException | None = None) -> float:
         """Record the outcome of a push or pull that began at ``started`` (perf_counter)."""
+        from syncops.metrics import SYNC_SECONDS
+
         duration_ms = (time.perf_counter() - started) * 1000
+        SYNC_SECONDS.labels(kind, "error" if error else "ok").observe(duration_ms / 1000)
         with self._lock:
             if error is None:
                 setattr(self, f"last_{kind}_at", utc_now())

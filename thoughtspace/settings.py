@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from importlib.util import find_spec
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "thoughtspace.metrics.RequestMetricsMiddleware",  # first: it times all the others too
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +88,15 @@ THOUGHTSPACE_QUARANTINE_DAYS = env_float("THOUGHTSPACE_QUARANTINE_DAYS", 30.0, m
 # Tombstones of deleted rows (syncops.tombstones) are kept this long: longer than any replica
 # stays away, so that its merge after a recovery cannot bring a deleted row back.
 THOUGHTSPACE_TOMBSTONE_DAYS = env_float("THOUGHTSPACE_TOMBSTONE_DAYS", 90.0, minimum=1.0)
+# /metrics: a bearer token, or else the addresses (or networks) that may read it.
+THOUGHTSPACE_METRICS_TOKEN = env_str("THOUGHTSPACE_METRICS_TOKEN", "")
+try:
+    THOUGHTSPACE_METRICS_ALLOW = [
+        ip_network(item, strict=False)
+        for item in env_list("THOUGHTSPACE_METRICS_ALLOW", ["127.0.0.1", "::1"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"THOUGHTSPACE_METRICS_ALLOW: {exc}") from None
 # /readyz answers 503 while more local changes than this wait for the remote.
 THOUGHTSPACE_READY_MAX_PENDING = int(env_float("THOUGHTSPACE_READY_MAX_PENDING", 1000, minimum=0))
 if DB_MODE != "local" and not TURSO_DATABASE_URL.startswith(("http://", "https://")):

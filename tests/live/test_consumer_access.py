@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from spaces import services
 from spaces.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
@@ -21,14 +22,21 @@ async def _close_code(comm) -> int:
     return message["code"]
 
 
+def open_connections() -> float | None:
+    return REGISTRY.get_sample_value("thoughtspace_websocket_connections")
+
+
 @run_async
 async def test_session_cookie_connects(space, viewer):
+    before = open_connections()
     cookie = await sync_to_async(session_cookie)(viewer)
     comm = communicator(space.pk, (b"origin", ORIGIN), (b"cookie", cookie))
     connected, _ = await comm.connect()
     assert connected
     assert await comm.receive_nothing(timeout=0.1)
+    assert open_connections() == before + 1  # what /metrics reports
     await comm.disconnect()
+    assert open_connections() == before
 
 
 @run_async
@@ -53,9 +61,11 @@ async def test_bearer_token_connects_without_origin(space, editor):
 
 @run_async
 async def test_anonymous_is_closed_with_4401(space):
+    before = open_connections()
     comm = communicator(space.pk, (b"origin", ORIGIN))
     await comm.connect()
     assert await _close_code(comm) == CLOSE_UNAUTHENTICATED
+    assert open_connections() == before  # a refused one never counts
 
 
 @run_async
