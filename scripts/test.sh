@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Redis for the multi-instance live-update tests, Chromium for the browser tests.
-scripts/setup.sh redis-server chromium
+scripts/setup.sh redis-server chromium nginx-light curl
 
 echo "==> ruff"
 .venv/bin/ruff check .
@@ -22,6 +22,6 @@ if [[ $# -eq 0 ]]; then
     scripts/test_model.sh -q
     # The API fuzzed by schemathesis (every check, stateful links) on a live instance: local
     # mode, then offline mode (a real tursodb remote); any 5xx or undocumented answer fails.
-    .venv/bin/python scripts/fuzz_api.py --max-time 75
-    .venv/bin/python scripts/with_remote.py offline -- .venv/bin/python scripts/fuzz_api.py --max-time 45
+    .venv/bin/python scripts/fuzz_api.py --max-time 60
+    .venv/bin/python scripts/with_remote.py offline -- .venv/bin/python scripts/fuzz_api.py --max-time 30
 fi
