@@ -1,9 +1,12 @@
 """``/metrics``: Prometheus's text format, for trusted scrapers only, with the figures an
 operator alerts on."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from django.db import connection
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
@@ -70,3 +73,20 @@ def test_a_token_opens_it_from_anywhere_and_nothing_else_does(db, settings):
     assert far.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
     assert Client().get("/metrics").status_code == 404  # the token is then the only way in
     scrape(far, Authorization="Bearer s3cret-scrape-token")
+
+
+def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(db):
+    response = Client().get("/metrics")
+    families = {
+        family.name for family in text_string_to_metric_families(response.content.decode())
+    }
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    rules = yaml.safe_load((deploy / "prometheus" / "alerts.yml").read_text())
+    dashboard = json.loads((deploy / "grafana" / "thoughtspace.json").read_text())
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    exprs += [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert len(exprs) > 15
+    used = {name for expr in exprs for name in re.findall(r"\bthoughtspace_[a-z_]+", expr)}
+    for name in used:
+        family = re.sub(r"_(bucket|count|sum|total)$", "", name)
+        assert family in families, f"{name} is in deploy/ but not in /metrics"
