@@ -77,9 +77,7 @@ def test_a_token_opens_it_from_anywhere_and_nothing_else_does(db, settings):
 
 def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(db):
     response = Client().get("/metrics")
-    families = {
-        family.name for family in text_string_to_metric_families(response.content.decode())
-    }
+    families = {family.name for family in text_string_to_metric_families(response.content.decode())}
     deploy = Path(__file__).resolve().parents[2] / "deploy"
     rules = yaml.safe_load((deploy / "prometheus" / "alerts.yml").read_text())
     dashboard = json.loads((deploy / "grafana" / "thoughtspace.json").read_text())
