@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from syncops import logs
 from syncops.memory import release_free_memory
 from syncops.quarantine import unmerged_folders
 from syncops.recovery import recover
@@ -27,6 +28,7 @@ COALESCE_SECONDS = 0.02
 MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
 MAINTENANCE_SECONDS = 3600.0  # how often ``maintain`` runs (pruning old copies and logs)
+CARRIED_IDS = 50  # request ids named per push at most (the rest are counted)
 
 
 class SyncScheduler:
@@ -49,6 +51,8 @@ class SyncScheduler:
         self._stopping = threading.Event()
         self._pull_requested = threading.Event()
         self._failures = 0
+        self._requests: dict[str, None] = {}  # ids of the requests whose writes wait, in order
+        self._requests_lock = threading.Lock()
         self._last_push = float("-inf")  # time.monotonic() when the last push began
         # When to look for a copy an interrupted recovery left unmerged (None: not again).
         self._finish_at: float | None = 0.0
@@ -64,8 +68,28 @@ class SyncScheduler:
         return self._thread.is_alive()
 
     def notify_write(self) -> None:
+        current = logs.request_id.get()
+        if current is not None:
+            with self._requests_lock:
+                self._requests[current] = None
         self._dirty.set()
         self._wake.set()
+
+    def _carried(self) -> list[str]:
+        """The ids of the requests whose writes the next push carries (taken)."""
+        with self._requests_lock:
+            carried, self._requests = list(self._requests), {}
+        return carried
+
+    def _keep(self, carried: list[str]) -> None:
+        """A push failed: its requests' writes wait for the next one."""
+        with self._requests_lock:
+            self._requests = dict.fromkeys(carried) | self._requests
+
+    @staticmethod
+    def _named(carried: list[str]) -> str:
+        more = len(carried) - CARRIED_IDS
+        return ", ".join(carried[:CARRIED_IDS]) + (f" and {more} more" if more > 0 else "")
 
     def request_pull(self) -> None:
         self._pull_requested.set()
@@ -79,7 +103,11 @@ class SyncScheduler:
         if flush and (self._dirty.is_set() or self.replica.pending_changes()):
             self._attempt("push", self.replica.push)
 
-    def _attempt(self, kind: str, operation: Callable[[], Any]) -> bool:
+    def _attempt(
+        self, kind: str, operation: Callable[[], Any], requests: list[str] | None = None
+    ) -> bool:
+        """Run a push or pull; ``requests``: the ids of the requests whose writes it carries
+        (logged when it works, named in the sync event when it fails)."""
         started = time.perf_counter()
         try:
             operation()
@@ -92,15 +120,28 @@ class SyncScheduler:
                 # after that shows the loss to the journal's reconciliation.
                 self.request_pull()
             self._failures += 1
-            logger.warning("%s (attempt %d; retrying with backoff)", exc, self._failures)
-            self.on_event(kind, False, (time.perf_counter() - started) * 1000, str(exc))
+            waiting = f" Writes of requests {self._named(requests)} wait." if requests else ""
+            logger.warning(
+                "%s (attempt %d; retrying with backoff)",
+                exc,
+                self._failures,
+                extra={"requests": requests or []},
+            )
+            self.on_event(kind, False, (time.perf_counter() - started) * 1000, f"{exc}{waiting}")
             return False
         except Exception as exc:  # an unexpected driver error must not kill the worker
             self._failures += 1
-            logger.exception("Unexpected %s failure", kind)
+            logger.exception("Unexpected %s failure", kind, extra={"requests": requests or []})
             self.replica.state.record(kind, started, exc)
-            self.on_event(kind, False, (time.perf_counter() - started) * 1000, repr(exc))
+            waiting = f" Writes of requests {self._named(requests)} wait." if requests else ""
+            self.on_event(kind, False, (time.perf_counter() - started) * 1000, f"{exc!r}{waiting}")
             return False
+        if requests:
+            logger.info(
+                "Pushed the writes of requests %s",
+                self._named(requests),
+                extra={"requests": requests, "duration_ms": (time.perf_counter() - started) * 1000},
+            )
         if self._failures:
             self.on_event(kind, True, (time.perf_counter() - started) * 1000, "recovered")
         self._failures = 0
@@ -147,7 +188,9 @@ class SyncScheduler:
                 time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers
                 self._dirty.clear()
                 self._last_push = time.monotonic()
-                if not self._attempt("push", self.replica.push):
+                carried = self._carried()
+                if not self._attempt("push", self.replica.push, carried):
+                    self._keep(carried)
                     self._dirty.set()
                     self._stopping.wait(self._backoff())  # new writes do not cut a backoff short
                     continue

@@ -42,7 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "thoughtspace.metrics.RequestMetricsMiddleware",  # first: it times all the others too
+    "syncops.logs.RequestIdMiddleware",  # first: every log record of the request names it
+    "thoughtspace.metrics.RequestMetricsMiddleware",  # it times all the others too
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -265,10 +266,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Logs go to stderr: plain text, or JSON lines (THOUGHTSPACE_LOG_FORMAT=json); every record
+# made during a request names it (request_id, also the response's X-Request-ID).
+LOG_FORMAT = env_choice("THOUGHTSPACE_LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "syncops.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s%(request_tag)s: %(message)s"},
+        "json": {"()": "syncops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"syncops": {"level": "INFO"}, "spaces": {"level": "INFO"}},
 }

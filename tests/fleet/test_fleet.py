@@ -145,7 +145,7 @@ class Nginx:
             + f"pid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'};\n"
             + "worker_processes 1;\nevents { worker_connections 1024; }\n"
             + "http {\n"
-            + "log_format upstream '$remote_addr $status $upstream_addr $request';\n"
+            + "log_format upstream '$remote_addr $status $upstream_addr $request_id $request';\n"
             + f"access_log {folder / 'access.log'} upstream;\n{temp}include {self.site};\n}}\n"
         )
         self.command = [binary, "-p", str(folder), "-c", str(folder / "nginx.conf")]
@@ -360,6 +360,14 @@ def test_a_fleet_behind_nginx_serves_syncs_and_restarts_without_a_failed_request
     assert load.failures == [], load.failures[:10]
     assert load.requests > 100, load.requests
     served = nginx.served_by()
+    # nginx's request id is the app's: in its answer (and in its logs, syncops.logs).
+    connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+    connection.request("GET", "/healthz")
+    answered = connection.getresponse().getheader("X-Request-ID")
+    connection.close()
+    time.sleep(0.2)  # the access log is written as the request ends
+    logged = (nginx.folder / "access.log").read_text().splitlines()[-1].split()
+    assert answered and logged[3] == answered, (answered, logged)
     assert len([upstream for upstream in served if upstream != "-"]) == 3, served
     assert any(event.get("type") == "node.created" for event in events), events[:5]
     assert_converged(fleet, load)

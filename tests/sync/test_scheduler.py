@@ -3,13 +3,15 @@ write at once. A replica whose push only counts stands in for the network."""
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import threading
 import time
 
 import pytest
 
 from syncops import scheduler as scheduler_module
-from syncops.replica import Replica
+from syncops.replica import Replica, SyncError
 from syncops.scheduler import SyncScheduler
 
 
@@ -148,3 +150,48 @@ def test_pausing_background_sync_nests() -> None:
             pass
         assert runtime._paused
     assert not runtime._paused
+
+
+class FailingOnceReplica(CountingReplica):
+    """Its first push (after the start's) fails as a remote that does not answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def push(self) -> None:
+        if len(self.pushed_at) >= 1 and self.failures:
+            self.failures -= 1
+            raise SyncError("Push to the remote failed: connection refused")
+        super().push()
+
+
+def test_each_push_names_the_requests_whose_writes_it_carried(caplog, monkeypatch):
+    from syncops import logs
+
+    monkeypatch.setattr(scheduler_module, "MAX_BACKOFF_SECONDS", 0.2, raising=False)
+    events: list[tuple[str, bool, str]] = []
+    replica = FailingOnceReplica()
+    scheduler = SyncScheduler(
+        replica, interval=3600, on_event=lambda kind, ok, ms, text: events.append((kind, ok, text))
+    ).start()
+    try:
+        assert replica.pushed.wait(5)  # the start's push
+        replica.pushed.clear()
+        for request in ("req-1", "req-2"):
+            context = contextvars.copy_context()
+            context.run(logs.request_id.set, request)
+            context.run(scheduler.notify_write)
+        with caplog.at_level(logging.INFO, logger="syncops"):
+            deadline = time.monotonic() + 5
+            while not any(not ok for _, ok, _ in events) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            scheduler.notify_write()  # a write outside a request wakes the retry
+            assert replica.pushed.wait(5)
+            time.sleep(0.1)
+    finally:
+        scheduler.stop(flush=False)
+    failed = [text for kind, ok, text in events if kind == "push" and not ok]
+    assert failed and "Writes of requests req-1, req-2 wait." in failed[0]
+    pushed = [r for r in caplog.records if r.getMessage().startswith("Pushed the writes")]
+    assert [r.requests for r in pushed] == [["req-1", "req-2"]]
