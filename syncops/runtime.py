@@ -189,6 +189,17 @@ def _push_pull(replica: Replica, op: str) -> None:
         replica.pull()
 
 
+def request_pull() -> None:
+    """Ask the default replica's background worker for a pull soon (another process of the
+    same remote pushed); nothing when it has no worker."""
+    from django.db import connections
+
+    replica = replica_for(connections["default"].settings_dict)
+    scheduler = getattr(replica, "scheduler", None)
+    if scheduler is not None:
+        scheduler.request_pull()
+
+
 def pull_now() -> None:
     """Pull the default database's replica now (a no-op in local and remote mode)."""
     from django.db import close_old_connections, connections

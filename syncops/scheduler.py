@@ -18,6 +18,7 @@ from syncops.memory import release_free_memory
 from syncops.quarantine import unmerged_folders
 from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError
+from syncops.signals import pushed
 
 logger = logging.getLogger("syncops")
 
@@ -194,6 +195,10 @@ class SyncScheduler:
                     self._dirty.set()
                     self._stopping.wait(self._backoff())  # new writes do not cut a backoff short
                     continue
+                try:
+                    pushed.send(sender=type(self.replica), replica=self.replica)
+                except Exception:
+                    logger.exception("A receiver of the pushed signal failed")
                 if self.replica.journals:
                     self._pull_requested.set()  # reconcile the journal soon after a push
             if self._pull_requested.is_set() or time.monotonic() >= next_pull:

@@ -2,6 +2,8 @@
 
 - ``pulled``: a pull of the default replica succeeded (sent from the thread that pulled);
   the domain reconciles the write journal (syncops.journal) here.
+- ``pushed``: the background worker's push of the replica succeeded (``replica``; sent from
+  the worker's thread): other processes of the same remote may pull now (spaces.fleet).
 - ``recovered``: the replica was rebuilt (``report``: syncops.recovery.RecoveryReport).
 """
 
@@ -10,4 +12,5 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 pulled = Signal()
+pushed = Signal()
 recovered = Signal()

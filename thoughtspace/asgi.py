@@ -16,11 +16,14 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
 
+from spaces import fleet  # noqa: E402
 from spaces.routing import websocket_urlpatterns  # noqa: E402
 from syncops.runtime import start_server  # noqa: E402
 
-# The server owns its replica: it syncs in the background and answers `manage.py sync`.
+# The server owns its replica: it syncs in the background and answers `manage.py sync`; with
+# Redis, it pulls as soon as another process of the fleet pushed.
 start_server()
+fleet.start_listener()
 
 
 def origin_or_bearer(inner: Any) -> Any:
