@@ -68,11 +68,13 @@ def _listen_forever() -> None:
 
 
 async def _listen() -> None:
-    from asgiref.sync import sync_to_async
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
     from syncops.runtime import request_pull
 
-    layer = get_channel_layer()
+    # A layer of its own: a channels_redis layer receives on one event loop only, and the
+    # server's (daphne's) receives for the WebSockets.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     channel = await layer.new_channel()
     while True:
         await layer.group_add(GROUP, channel)
@@ -81,6 +83,6 @@ async def _listen() -> None:
                 while True:
                     message = await layer.receive(channel)
                     if message.get("origin") != INSTANCE_ID:
-                        await sync_to_async(request_pull, thread_sensitive=False)()
+                        request_pull()  # sets an event: no database, nothing that blocks
         except TimeoutError:
             continue  # join the group again before it forgets this channel
