@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -101,8 +102,13 @@ class Probes:
             self.lags.append(time.monotonic() - answered if not waiting else float("inf"))
 
     def _readiness(self) -> None:
+        """Every process nginx sends requests to (one a rolling restart took out and has
+        not put back is restarting: not counted)."""
         while not self.done.wait(1.0):
+            site = self.fleet.nginx.site.read_text()
             for process in self.fleet.processes:
+                if re.search(rf"127\.0\.0\.1:{process.port} [^;]* down;", site):
+                    continue
                 try:
                     status = call("127.0.0.1", process.port, "GET", "/readyz")[0]
                 except OSError as exc:
@@ -113,8 +119,17 @@ class Probes:
 
 def locust(fleet: Fleet, users: int, seconds: int, out: Path) -> dict[str, Any]:
     """Run the scenarios headless against nginx; the aggregated row of Locust's CSV."""
+    status, listed = call(
+        "127.0.0.1",
+        fleet.nginx.port,
+        "GET",
+        f"/api/spaces/{fleet.space}/thoughts?limit=100",
+        fleet.tokens[0],
+    )
+    assert status == 200, listed
     env = {
         **os.environ,
+        "LOADTEST_KEYS": ",".join(item["key"] for item in listed["items"]),
         "LOADTEST_SPACE": fleet.space,
         "LOADTEST_TOKEN": fleet.tokens[0],
         "LOADTEST_CONFIRM_TOKEN": fleet.confirm_token,
@@ -220,10 +235,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--no-restart", action="store_true", help="skip the rolling restart run")
+    parser.add_argument("--only-restart", action="store_true", help="only the rolling restart run")
+    parser.add_argument("--keep", type=Path, help="keep the logs and Locust's CSVs in this folder")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory(prefix="thoughtspace-loadtest-") as folder:
-        for processes in [int(n) for n in args.processes.split(",")]:
+    with tempfile.TemporaryDirectory(prefix="thoughtspace-loadtest-") as scratch:
+        folder = str(args.keep or scratch)
+        for processes in [] if args.only_restart else [int(n) for n in args.processes.split(",")]:
             results.append(
                 run(processes, args.users, args.seconds, restart=False, folder=Path(folder))
             )

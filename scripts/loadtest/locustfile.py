@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 SPACE = os.environ.get("LOADTEST_SPACE", "")
 TOKEN = os.environ.get("LOADTEST_TOKEN", "")
 CONFIRM_TOKEN = os.environ.get("LOADTEST_CONFIRM_TOKEN", "")
+KEYS = [key for key in os.environ.get("LOADTEST_KEYS", "").split(",") if key]  # to browse
 USERNAME = os.environ.get("LOADTEST_USERNAME", "demo")
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "demo-password")
 SETTLED = 3.0  # seconds before an editor changes a thought it made (it may move process)
@@ -66,10 +67,12 @@ class Browser(Person):
             headers={"Referer": self.host + "/login/"},
             name="/login/ (sign in)",
         )
-        listed = self.client.get(
-            f"/api/spaces/{SPACE}/thoughts?limit=20", name="/api/spaces/[id]/thoughts"
-        ).json()
-        self.keys = [item["key"] for item in listed.get("items", [])] or ["welcome"]
+        self.keys = KEYS or [
+            item["key"]
+            for item in self.client.get(
+                f"/api/spaces/{SPACE}/thoughts?limit=20", name="/api/spaces/[id]/thoughts"
+            ).json()["items"]
+        ]
 
     @task(2)
     def space_list(self) -> None:
