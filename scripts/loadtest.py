@@ -196,7 +196,8 @@ def rolling_restart(fleet: Fleet, after: float) -> subprocess.CompletedProcess[s
 
 
 def run(processes: int, users: int, seconds: int, *, restart: bool, folder: Path) -> dict[str, Any]:
-    with running_fleet(folder / f"fleet-{processes}", processes=processes, tokens=2) as fleet:
+    name = f"fleet-{processes}{'-restart' if restart else ''}"  # each run on fresh files
+    with running_fleet(folder / name, processes=processes, tokens=2) as fleet:
         restarted: list[subprocess.CompletedProcess[str]] = []
         with Probes(fleet) as probes:
             if restart:
