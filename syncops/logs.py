@@ -31,11 +31,12 @@ class RequestIdMiddleware:
     def __call__(self, request: Any) -> Any:
         given = request.headers.get(HEADER, "")
         current = given if _GIVEN.fullmatch(given) else uuid.uuid4().hex
-        request.request_id = current
-        # Not reset afterwards: Django logs a response's status after the middleware returns,
-        # and each request runs in a context of its own (ASGI), so nothing leaks to another.
-        request_id.set(current)
-        response = self.get_response(request)
+        request.request_id = current  # Django's own request log passes the request along
+        token = request_id.set(current)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.reset(token)  # nothing after the request, on this thread, is its own
         response[HEADER] = current
         return response
 
@@ -45,7 +46,11 @@ class RequestIdFilter(logging.Filter):
     ``request_tag`` for text logs (`` [id]``, or nothing outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        current = getattr(record, "request_id", None) or request_id.get()
+        current = (
+            getattr(record, "request_id", None)
+            or getattr(getattr(record, "request", None), "request_id", None)
+            or request_id.get()
+        )
         record.request_id = current
         record.request_tag = f" [{current}]" if current else ""
         return True
@@ -56,6 +61,7 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "request_tag",
+    "request",  # Django's request log passes the HttpRequest: its id is what says which
 }
 
 

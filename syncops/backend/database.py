@@ -145,6 +145,16 @@ def translate_error(exc: BaseException) -> Error:
             "back; reads keep working from the local replica. Retry in a few seconds.",
             retry_after=5,
         )
+    if "Write delegation" in message and any(
+        broken in message for broken in ("Connection reset", "connection error", "Broken pipe")
+    ):
+        # The connection to the primary broke while it had the write (it stopped, or the
+        # network did): whether the primary applied it is not known here.
+        return Unavailable(
+            "The connection to the primary broke during this write: it may or may not have "
+            "been applied. Read it back, then retry in a few seconds.",
+            retry_after=5,
+        )
     if is_snapshot_pending(exc):
         # sqld could not yet serve the frames an embedded replica asked for to catch up with
         # its own write (tursodatabase/libsql#1310). The backend tells a statement's (the

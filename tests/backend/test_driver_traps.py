@@ -304,3 +304,18 @@ def test_a_driver_connection_closed_under_the_backend_is_an_error_then_a_new_one
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+# The texts libsql-experimental raises when an embedded replica forwards a write (seen against
+# sqld stopped in the middle of one: tests/sync/test_recovery_traffic.py).
+BROKEN_DURING_A_WRITE = (
+    'Write delegation: `status: Unknown, message: "connection error: Connection reset by peer '
+    '(os error 104)", details: [], metadata: MetadataMap { headers: {} }`'
+)
+
+
+def test_a_write_whose_connection_to_the_primary_broke_says_its_outcome_is_unknown() -> None:
+    error = database.translate_error(ValueError(BROKEN_DURING_A_WRITE))
+    assert isinstance(error, database.Unavailable) and error.retry_after == 5
+    assert "may or may not have been applied" in str(error)
+    assert "os error" not in str(error)  # the engine's words stay in the log
