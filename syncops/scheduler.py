@@ -110,6 +110,8 @@ class SyncScheduler:
         """Run a push or pull; ``requests``: the ids of the requests whose writes it carries
         (logged when it works, named in the sync event when it fails)."""
         started = time.perf_counter()
+        requests = requests or []
+        waiting = f" Writes of requests {self._named(requests)} wait." if requests else ""
         try:
             operation()
         except Diverged as exc:
@@ -121,20 +123,18 @@ class SyncScheduler:
                 # after that shows the loss to the journal's reconciliation.
                 self.request_pull()
             self._failures += 1
-            waiting = f" Writes of requests {self._named(requests)} wait." if requests else ""
             logger.warning(
                 "%s (attempt %d; retrying with backoff)",
                 exc,
                 self._failures,
-                extra={"requests": requests or []},
+                extra={"requests": requests},
             )
             self.on_event(kind, False, (time.perf_counter() - started) * 1000, f"{exc}{waiting}")
             return False
         except Exception as exc:  # an unexpected driver error must not kill the worker
             self._failures += 1
-            logger.exception("Unexpected %s failure", kind, extra={"requests": requests or []})
+            logger.exception("Unexpected %s failure", kind, extra={"requests": requests})
             self.replica.state.record(kind, started, exc)
-            waiting = f" Writes of requests {self._named(requests)} wait." if requests else ""
             self.on_event(kind, False, (time.perf_counter() - started) * 1000, f"{exc!r}{waiting}")
             return False
         if requests:
