@@ -4,7 +4,8 @@ all stopped at the end), Locust's scenarios against it (scripts/loadtest/locustf
 people browsing, editors writing, agents proposing), and at the same time:
 
 - a write probe: a thought written through nginx every half second, and the time until
-  every process holds it (its lag after the write's answer);
+  every process lists it (its lag after the write's answer; every process asked at once,
+  each answer's arrival counted, so a lag includes one read's time under the load);
 - a readiness probe: every process's /readyz, every second.
 
 Then, with 3 processes, the same load again while deploy/rolling-restart.sh restarts them.
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "thoughtspace.settings")
 
-from tests.fleet.fleet import Fleet, call, running_fleet  # noqa: E402
+from tests.fleet.fleet import Fleet, call, restart_command, running_fleet  # noqa: E402
 
 
 class Probes:
@@ -45,6 +46,9 @@ class Probes:
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
         self.lags: list[float] = []  # seconds from a write's answer to its last process
+        # the same, to when the read that first found it there was sent (it was there by the
+        # time the process read it: between the two)
+        self.sent_lags: list[float] = []
         self.unready: list[str] = []
         self.probe_failures: list[str] = []
         self.done = threading.Event()
@@ -76,7 +80,8 @@ class Probes:
                     "POST",
                     path,
                     fleet.tokens[-1],
-                    {"key": key, "title": key},
+                    # Each probe first in the list: positions fall, the others' are 0 and up.
+                    {"key": key, "title": key, "position": -1_000_000 - number},
                     "127.0.9.9",
                 )
             except OSError as exc:
@@ -86,20 +91,38 @@ class Probes:
             if status != 201:
                 self.probe_failures.append(f"{status} {str(body)[:200]}")
                 continue
-            waiting = {process.port for process in fleet.processes}
-            while waiting and time.monotonic() - answered < 30:
-                for port in list(waiting):
-                    try:
-                        if (
-                            call("127.0.0.1", port, "GET", f"{path}/{key}", fleet.tokens[-1])[0]
-                            == 200
-                        ):
-                            waiting.discard(port)
-                    except OSError:
-                        pass  # restarting: asked again
-                if waiting:
-                    time.sleep(0.02)
-            self.lags.append(time.monotonic() - answered if not waiting else float("inf"))
+            seen: dict[int, tuple[float, float]] = {}
+            watchers = [
+                threading.Thread(target=self._watch, args=(p.port, key, seen), daemon=True)
+                for p in fleet.processes
+            ]
+            for watcher in watchers:
+                watcher.start()
+            for watcher in watchers:
+                watcher.join(35)
+            missing = len(seen) < len(watchers)
+            self.lags.append(
+                float("inf") if missing else max(a for _, a in seen.values()) - answered
+            )
+            sent = max((s for s, _ in seen.values()), default=float("inf"))
+            self.sent_lags.append(float("inf") if missing else max(0.0, sent - answered))
+
+    def _watch(self, port: int, key: str, seen: dict[int, tuple[float, float]]) -> None:
+        """Ask one process for the first thought of the list (not for the thought itself: a
+        404 makes a process pull at once) until it is ``key``; when the read that found it was
+        sent and answered, in ``seen``. Every process is asked at the same time."""
+        path = f"/api/spaces/{self.fleet.space}/thoughts?limit=1"
+        give_up = time.monotonic() + 30
+        while time.monotonic() < give_up:
+            try:
+                sent = time.monotonic()
+                status, body = call("127.0.0.1", port, "GET", path, self.fleet.tokens[-1])
+                if status == 200 and body["items"] and body["items"][0]["key"] == key:
+                    seen[port] = (sent, time.monotonic())
+                    return
+            except OSError:
+                pass  # restarting: asked again
+            time.sleep(0.02)
 
     def _readiness(self) -> None:
         """Every process nginx sends requests to (one a rolling restart took out and has
@@ -186,7 +209,7 @@ def rolling_restart(fleet: Fleet, after: float) -> subprocess.CompletedProcess[s
             **os.environ,
             "UPSTREAM_CONF": str(fleet.nginx.site),
             "NGINX_RELOAD": fleet.nginx.reload,
-            "RESTART": f"kill -TERM $(cat {fleet.root / 'daphne-{port}.pid'})",
+            "RESTART": restart_command(fleet.root),
             "DRAIN_SECONDS": "2",
         },
         capture_output=True,
@@ -213,7 +236,7 @@ def run(processes: int, users: int, seconds: int, *, restart: bool, folder: Path
             result["restart_error"] = (
                 restarted[0].stdout + restarted[0].stderr if restarted else "?"
             )
-        lags = sorted(probes.lags)
+        lags, sent_lags = sorted(probes.lags), sorted(probes.sent_lags)
         result.update(
             processes=processes,
             users=users,
@@ -221,6 +244,8 @@ def run(processes: int, users: int, seconds: int, *, restart: bool, folder: Path
             restart=restart,
             lag_p50=statistics.median(lags) if lags else float("nan"),
             lag_p95=lags[int(0.95 * (len(lags) - 1))] if lags else float("nan"),
+            sent_lag_p50=statistics.median(sent_lags) if sent_lags else float("nan"),
+            sent_lag_p95=sent_lags[int(0.95 * (len(sent_lags) - 1))] if sent_lags else float("nan"),
             probes=len(lags),
             probe_failures=probes.probe_failures[:5],
             unready=len(probes.unready),
@@ -250,16 +275,17 @@ def main() -> int:
             results.append(run(3, args.users, args.seconds, restart=True, folder=Path(folder)))
     print(
         "| processes | rolling restart | users | requests/s | p50 ms | p95 ms | failed "
-        "| write on every process p50 / p95 s | /readyz not 200 |"
+        "| write on every process p50 / p95 s | read sent p50 / p95 s | /readyz not 200 |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     missed = 0
     for r in results:
         print(
             f"| {r['processes']} | {'yes' if r['restart'] else 'no'} | {r['users']} "
             f"| {r['rps']:.1f} "
             f"| {r['p50']:.0f} | {r['p95']:.0f} | {r['failures']} of {r['requests']} "
-            f"| {r['lag_p50']:.2f} / {r['lag_p95']:.2f} ({r['probes']} writes) | {r['unready']} |"
+            f"| {r['lag_p50']:.2f} / {r['lag_p95']:.2f} ({r['probes']} writes) "
+            f"| {r['sent_lag_p50']:.2f} / {r['sent_lag_p95']:.2f} | {r['unready']} |"
         )
         if r["processes"] == 3:
             missed += r["failures"] > 0 or r["lag_p95"] > 1.0 or r["unready"] > 0

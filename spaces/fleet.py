@@ -1,12 +1,18 @@
-"""Processes of one fleet tell each other when they pushed, so that the others pull at once
-instead of at their next timer (``TURSO_SYNC_INTERVAL``): a write reaches every process in
-about the time of a push and a pull.
+"""Processes of one fleet tell each other when they are about to push and when they pushed,
+so that the others pull at once instead of at their next timer (``TURSO_SYNC_INTERVAL``), and
+know when a thing they do not hold yet may be on its way.
 
-Over the channel layer every process shares (Redis): after each push that worked
-(``syncops.signals.pushed``) a process sends ``fleet.pushed`` to one group, and a listener
-thread in every served process (started by thoughtspace/asgi.py) asks its worker for a pull
-when a message comes from another process. Without Redis (one process) or in local and remote
-modes (no replica to pull) nothing starts. A lost message costs only the wait for the timer.
+Over the channel layer every process shares (Redis), to one group:
+
+- ``fleet.pushing`` when a process's worker has writes to push (``syncops.signals.pushing``,
+  a moment before the push);
+- ``fleet.pushed`` after each push that worked (``syncops.signals.pushed``).
+
+A listener thread in every served process (started by thoughtspace/asgi.py) asks its worker
+for a pull on ``fleet.pushed`` from another process, and keeps which processes have writes
+on their way: a 404 waits for those (spaces.middleware.NotFoundAfterPullMiddleware). Without
+Redis (one process) or in local and remote modes (no replica to pull) nothing starts. A lost
+message costs only the wait for the timer.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -25,29 +32,74 @@ from spaces.live import INSTANCE_ID, PUBLISH_TIMEOUT
 logger = logging.getLogger("spaces")
 GROUP = "fleet.pushed"
 REJOIN_SECONDS = 3600.0  # the group forgets members after a day (channels_redis group_expiry)
+# A process that said it would push and has not pushed this long after is failing to push
+# (its remote is down, it stopped): waiting for it would not help.
+STALE_SECONDS = 5.0
 _started = threading.Event()
+_pending: dict[str, float] = {}  # process -> time.monotonic() of its latest fleet.pushing
+_pending_changed = threading.Condition()
 
 
 def enabled() -> bool:
     return bool(settings.REDIS_URL) and settings.DB_MODE in ("replica", "offline")
 
 
+def announce_pushing(sender: Any = None, **kwargs: Any) -> None:
+    """``pushing`` receiver: tell the other processes (bounded; never raises)."""
+    _announce("fleet.pushing")
+
+
 def announce_push(sender: Any = None, **kwargs: Any) -> None:
     """``pushed`` receiver: tell the other processes (bounded; never raises)."""
+    _announce("fleet.pushed")
+
+
+def _announce(kind: str) -> None:
     if not enabled():
         return
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(_send)(layer)
+        async_to_sync(_send)(layer, kind)
     except Exception:
-        logger.warning("Could not tell the other processes about a push", exc_info=True)
+        logger.warning("Could not tell the other processes (%s)", kind, exc_info=True)
 
 
-async def _send(layer: Any) -> None:
-    message = {"type": "fleet.pushed", "origin": INSTANCE_ID}
+async def _send(layer: Any, kind: str) -> None:
+    message = {"type": kind, "origin": INSTANCE_ID}
     await asyncio.wait_for(layer.group_send(GROUP, message), timeout=PUBLISH_TIMEOUT)
+
+
+def wait_for_pushes(timeout: float) -> None:
+    """Wait (``timeout`` at most) until every other process that has said it is about to
+    push has pushed; at once when none has."""
+
+    def none_pending() -> bool:
+        fresh = time.monotonic() - STALE_SECONDS
+        return not any(said > fresh for said in _pending.values())
+
+    with _pending_changed:
+        _pending_changed.wait_for(none_pending, timeout)
+
+
+def _heard(message: dict[str, Any]) -> None:
+    origin = message.get("origin")
+    if not isinstance(origin, str) or origin == INSTANCE_ID:
+        return
+    with _pending_changed:
+        if message.get("type") == "fleet.pushing":
+            now = time.monotonic()
+            for stale in [o for o, said in _pending.items() if said < now - STALE_SECONDS]:
+                del _pending[stale]  # processes that stopped are forgotten
+            _pending[origin] = now
+        else:
+            _pending.pop(origin, None)
+            _pending_changed.notify_all()
+    if message.get("type") == "fleet.pushed":
+        from syncops.runtime import request_pull
+
+        request_pull()  # sets an event: no database, nothing that blocks
 
 
 def start_listener() -> None:
@@ -70,8 +122,6 @@ def _listen_forever() -> None:
 async def _listen() -> None:
     from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
-    from syncops.runtime import request_pull
-
     # A layer of its own: a channels_redis layer receives on one event loop only, and the
     # server's (daphne's) receives for the WebSockets.
     layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
@@ -81,8 +131,6 @@ async def _listen() -> None:
         try:
             async with asyncio.timeout(REJOIN_SECONDS):
                 while True:
-                    message = await layer.receive(channel)
-                    if message.get("origin") != INSTANCE_ID:
-                        request_pull()  # sets an event: no database, nothing that blocks
+                    _heard(await layer.receive(channel))
         except TimeoutError:
             continue  # join the group again before it forgets this channel

@@ -1,6 +1,7 @@
 """Middleware: refuse oversized API request bodies with 413 before anything reads them, name
 the agent session of a token's request in the ``X-Agent-Session`` response header, and answer
-a page the database cannot serve now with a 503 page that says why."""
+a page the database cannot serve now with a 503 page that says why, and believe a 404 in
+replica and offline modes only after a pull."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
+from spaces import fleet
 from spaces.errors import not_applied, unavailable_answer
+from syncops import runtime
 
 logger = logging.getLogger("spaces")
 
@@ -92,3 +95,30 @@ class DatabaseUnavailableMiddleware:
         response = HttpResponse(body, status=503)
         response["Retry-After"] = str(retry_after)
         return response
+
+
+class NotFoundAfterPullMiddleware:
+    """In replica and offline modes a 404 may only mean that this process has not pulled yet:
+    another process on the same remote made the object a moment ago. A client that a load
+    balancer moves to another process (a failover, a rolling restart) asks there for what it
+    has just made. So a 404 from a view waits until the other processes that said they are
+    about to push (spaces.fleet, over Redis) have pushed, then for a pull that began after
+    that; the request then runs once more and its second answer goes out.
+
+    Waiters share pulls (one pull answers every 404 that waits for it), each wait is bounded,
+    and a path that no URL matches never waits. Local and remote modes read the database
+    every write goes to, and do not wait."""
+
+    WAIT_SECONDS = 2.0  # for the others' pushes, then as much again for the pull
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 404 or getattr(request, "resolver_match", None) is None:
+            return response
+        fleet.wait_for_pushes(self.WAIT_SECONDS)
+        if not runtime.fresh_pull(self.WAIT_SECONDS):
+            return response
+        return self.get_response(request)

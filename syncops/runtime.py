@@ -200,6 +200,16 @@ def request_pull() -> None:
         scheduler.request_pull()
 
 
+def fresh_pull(timeout: float) -> bool:
+    """Wait (``timeout`` at most) for a pull of the default replica that began after this
+    call; False without one (local and remote modes, a process with no worker, a timeout)."""
+    from django.db import connections
+
+    replica = replica_for(connections["default"].settings_dict)
+    scheduler = getattr(replica, "scheduler", None)
+    return scheduler is not None and scheduler.fresh_pull(timeout)
+
+
 def pull_now() -> None:
     """Pull the default database's replica now (a no-op in local and remote mode)."""
     from django.db import close_old_connections, connections

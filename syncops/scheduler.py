@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.dispatch import Signal
+
 from syncops import logs
 from syncops.memory import release_free_memory
 from syncops.quarantine import unmerged_folders
 from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError
-from syncops.signals import pushed
+from syncops.signals import pushed, pushing
 
 logger = logging.getLogger("syncops")
 
@@ -51,6 +53,9 @@ class SyncScheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._pull_requested = threading.Event()
+        self._pulls = threading.Condition()  # guards the two counts below
+        self._pulls_started = 0
+        self._pulls_ended = 0
         self._failures = 0
         self._requests: dict[str, None] = {}  # ids of the requests whose writes wait, in order
         self._requests_lock = threading.Lock()
@@ -95,6 +100,15 @@ class SyncScheduler:
     def request_pull(self) -> None:
         self._pull_requested.set()
         self._wake.set()
+
+    def fresh_pull(self, timeout: float) -> bool:
+        """Ask for a pull and wait until one that began after this call has ended (worked or
+        not); False when ``timeout`` seconds passed first. Waiters share pulls."""
+        with self._pulls:
+            wanted = self._pulls_started + 1
+        self.request_pull()
+        with self._pulls:
+            return self._pulls.wait_for(lambda: self._pulls_ended >= wanted, timeout)
 
     def stop(self, *, flush: bool = True, timeout: float = 5.0) -> None:
         """Stop the worker; with ``flush``, try one last push of pending writes first."""
@@ -185,6 +199,7 @@ class SyncScheduler:
                 if unmerged_folders(self.replica.path):
                     self._recover("An interrupted recovery left its old copy unmerged.")
             if self._dirty.is_set():
+                self._tell(pushing)
                 since = time.monotonic() - self._last_push
                 time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers
                 self._dirty.clear()
@@ -195,21 +210,29 @@ class SyncScheduler:
                     self._dirty.set()
                     self._stopping.wait(self._backoff())  # new writes do not cut a backoff short
                     continue
-                try:
-                    pushed.send(sender=type(self.replica), replica=self.replica)
-                except Exception:
-                    logger.exception("A receiver of the pushed signal failed")
+                self._tell(pushed)
                 if self.replica.journals:
                     self._pull_requested.set()  # reconcile the journal soon after a push
             if self._pull_requested.is_set() or time.monotonic() >= next_pull:
                 self._pull_requested.clear()
+                with self._pulls:
+                    self._pulls_started += 1
                 ok = self._attempt("pull", self.replica.pull)
+                with self._pulls:
+                    self._pulls_ended += 1
+                    self._pulls.notify_all()
                 next_pull = time.monotonic() + (self.interval if ok else self._backoff())
             if time.monotonic() >= self._next_housekeeping:
                 # On its own clock: under steady writes every pull is one a push asked for,
                 # and the timer's pull never comes.
                 self._next_housekeeping = time.monotonic() + self.interval
                 self._housekeeping()
+
+    def _tell(self, signal: Signal) -> None:
+        try:
+            signal.send(sender=type(self.replica), replica=self.replica)
+        except Exception:
+            logger.exception("A receiver of a sync signal failed")
 
     def _housekeeping(self) -> None:
         """Every ``interval``: checkpoint whatever WAL is left (pushes only checkpoint a large

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "spaces.middleware.ApiBodyLimitMiddleware",
     "spaces.middleware.AgentSessionHeaderMiddleware",
     "spaces.middleware.DatabaseUnavailableMiddleware",
+    "spaces.middleware.NotFoundAfterPullMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

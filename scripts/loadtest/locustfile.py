@@ -20,6 +20,7 @@ import time
 
 from locust import HttpUser, between, task
 from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 SPACE = os.environ.get("LOADTEST_SPACE", "")
 TOKEN = os.environ.get("LOADTEST_TOKEN", "")
@@ -33,11 +34,18 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 class FromAddress(HTTPAdapter):
-    """Connections from one local address (the whole 127.0.0.0/8 is this machine's)."""
+    """Connections from one local address (the whole 127.0.0.0/8 is this machine's).
+
+    A request whose kept-alive connection closed before any answer came is sent once more,
+    as browsers do (Chromium resends on a reused connection that closes before the answer's
+    headers, whatever the method): nginx closes its idle connections when it reloads, and a
+    request can cross that close on the way. No timeout is set, so nothing else is resent.
+    """
 
     def __init__(self, address: str) -> None:
         self.address = address
-        super().__init__()
+        resend = Retry(1, connect=1, read=1, redirect=0, status=0, other=0, allowed_methods=None)
+        super().__init__(max_retries=resend)
 
     def init_poolmanager(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs["source_address"] = (self.address, 0)

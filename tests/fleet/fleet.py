@@ -164,6 +164,14 @@ class Nginx:
         _stop(self.process)
 
 
+def restart_command(root: Path) -> str:
+    """deploy/rolling-restart.sh's ``RESTART`` for a fleet's processes, waiting as
+    ``systemctl restart`` waits: SIGTERM, then until the process has exited (its supervisor
+    starts it again). Without the wait the script would find the old process still ready."""
+    pid = root / "daphne-{port}.pid"
+    return f"pid=$(cat {pid}); kill -TERM $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done"
+
+
 def titles_on(port: int, token: str, space: str) -> dict[str, str]:
     """Every thought of the space on one process (directly, not through nginx): key -> title."""
     found: dict[str, str] = {}
@@ -205,6 +213,8 @@ def running_fleet(
             for n in range(processes):
                 env = sync_env(root, f"p{n}", "offline", remote.url)
                 env["THOUGHTSPACE_REDIS_URL"] = redis_url
+                # As deploy/systemd runs them: DEBUG off (no query log, no debug pages).
+                env.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="fleet-test-key-" * 4)  # one for all
                 env.update(extra_env or {})
                 envs.append(env)
             manage(envs[0], "migrate", "--noinput")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.fleet.fleet import Fleet, call, running_fleet, titles_on
+from tests.fleet.fleet import Fleet, call, restart_command, running_fleet, titles_on
 from tests.live.servers import ROOT
 from tests.sync.instances import wait_until
 
@@ -194,14 +194,13 @@ def test_a_fleet_behind_nginx_serves_syncs_and_restarts_without_a_failed_request
     starts = [process.starts for process in processes]
     load.start()
     time.sleep(2)
-    pids = fleet.root / "daphne-{port}.pid"
     result = subprocess.run(
         ["bash", str(ROOT / "deploy" / "rolling-restart.sh"), *(str(p.port) for p in processes)],
         env={
             **os.environ,
             "UPSTREAM_CONF": str(nginx.site),
             "NGINX_RELOAD": nginx.reload,
-            "RESTART": f"kill -TERM $(cat {pids})",
+            "RESTART": restart_command(fleet.root),
             "DRAIN_SECONDS": "2",
             "READY_TIMEOUT": "60",
         },
@@ -232,10 +231,45 @@ def test_a_push_makes_the_other_processes_pull_at_once(tmp_path):
                 "127.0.0.1", writer.port, "POST", path, fleet.tokens[0], {"key": key, "title": key}
             )
             assert status == 201, body
+            # The list, not the thought: a 404 would make the reader pull by itself.
             wait_until(
-                lambda k=key: (
-                    call("127.0.0.1", reader.port, "GET", f"{path}/{k}", fleet.tokens[0])[0] == 200
-                ),
+                lambda k=key: k in titles_on(reader.port, fleet.tokens[0], fleet.space),
                 timeout=15,
                 what=f"{key} on the other process",
             )
+
+
+def test_a_404_is_answered_only_after_a_pull(tmp_path):
+    """A client moved to another process asks there for what it has just made: neither Redis
+    nor the timer (an hour) brings it in time, the 404's own pull does."""
+    alone = {"TURSO_SYNC_INTERVAL": "3600", "THOUGHTSPACE_REDIS_URL": ""}
+    with running_fleet(tmp_path, processes=2, tokens=1, extra_env=alone) as fleet:
+        writer, reader = fleet.processes
+        token, path = fleet.tokens[0], f"/api/spaces/{fleet.space}/thoughts"
+        for key, first_request in (
+            ("edited", ("PATCH", {"title": "Edited on the reader"}, "Edited on the reader")),
+            ("read", ("GET", None, "read")),
+        ):
+            status, body = call(
+                "127.0.0.1", writer.port, "POST", path, token, {"key": key, "title": key}
+            )
+            assert status == 201, body
+            wait_until(
+                lambda: (
+                    call("127.0.0.1", writer.port, "GET", "/readyz")[1]["checks"]["pending_changes"]
+                    == 0
+                ),
+                timeout=15,
+                what=f"{key} on the remote",
+            )
+            assert key not in titles_on(reader.port, token, fleet.space)  # not pulled yet
+            method, payload, title = first_request
+            status, body = call("127.0.0.1", reader.port, method, f"{path}/{key}", token, payload)
+            assert (status, body["title"]) == (200, title), body
+
+        started = time.monotonic()
+        status, _ = call("127.0.0.1", reader.port, "GET", f"{path}/never-made", token)
+        assert status == 404
+        assert time.monotonic() - started < 2.5  # one pull's wait at most
+        status, _ = call("127.0.0.1", reader.port, "GET", "/no/such/page/", token)
+        assert status == 404
