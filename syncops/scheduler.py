@@ -30,6 +30,7 @@ COALESCE_SECONDS = 0.02
 # a write right after a push waits up to this long.
 MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
+RECONCILE_AFTER_PUSH_SECONDS = 1.0  # a pull follows each push within this
 MAINTENANCE_SECONDS = 3600.0  # how often ``maintain`` runs (pruning old copies and logs)
 CARRIED_IDS = 50  # request ids named per push at most (the rest are counted)
 
@@ -212,7 +213,9 @@ class SyncScheduler:
                     continue
                 self._tell(pushed)
                 if self.replica.journals:
-                    self._pull_requested.set()  # reconcile the journal soon after a push
+                    # The journal is reconciled after the next pull: soon, but not at once (a
+                    # busy fleet's processes pull at each other's pushes anyway).
+                    next_pull = min(next_pull, time.monotonic() + RECONCILE_AFTER_PUSH_SECONDS)
             if self._pull_requested.is_set() or time.monotonic() >= next_pull:
                 self._pull_requested.clear()
                 with self._pulls:

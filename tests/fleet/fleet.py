@@ -213,8 +213,13 @@ def running_fleet(
             for n in range(processes):
                 env = sync_env(root, f"p{n}", "offline", remote.url)
                 env["THOUGHTSPACE_REDIS_URL"] = redis_url
-                # As deploy/systemd runs them: DEBUG off (no query log, no debug pages).
-                env.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="fleet-test-key-" * 4)  # one for all
+                # As deploy/systemd runs them: DEBUG off (no query log, no debug pages), one
+                # secret key for all, timed pulls every 5 s (deploy/systemd/env.example).
+                env.update(
+                    DJANGO_DEBUG="0",
+                    DJANGO_SECRET_KEY="fleet-test-key-" * 4,
+                    TURSO_SYNC_INTERVAL="5",
+                )
                 env.update(extra_env or {})
                 envs.append(env)
             manage(envs[0], "migrate", "--noinput")

@@ -91,7 +91,7 @@ def test_the_timer_checkpoints_and_runs_maintenance_at_start() -> None:
 
 
 class JournalingReplica(HousekeptReplica):
-    """A replica whose every push asks for a pull (to reconcile its journal), as offline
+    """A replica whose every push brings a pull forward (to reconcile its journal), as offline
     mode's does."""
 
     journals = True
@@ -110,10 +110,30 @@ class JournalingReplica(HousekeptReplica):
         return super().checkpoint(min_wal_bytes=min_wal_bytes)
 
 
+def test_a_push_is_followed_by_a_pull_soon_not_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journaling replica's push brings its pull (which reconciles the journal) forward to
+    within ``RECONCILE_AFTER_PUSH_SECONDS``, whatever the timer says; not at once, so that a
+    busy fleet's processes, which pull at each other's pushes, do not pull twice as often."""
+    monkeypatch.setattr(scheduler_module, "RECONCILE_AFTER_PUSH_SECONDS", 0.5)
+    replica = JournalingReplica()
+    scheduler = SyncScheduler(replica, interval=3600).start()
+    try:
+        time.sleep(0.2)  # the first pull (at start) is done
+        pulls = replica.pulls
+        scheduler.notify_write()
+        time.sleep(0.35)
+        assert len(replica.pushed_at) == 2 and replica.pulls == pulls  # pushed, not pulled yet
+        time.sleep(0.6)
+        assert replica.pulls == pulls + 1
+    finally:
+        scheduler.stop(flush=False)
+
+
 def test_housekeeping_keeps_its_clock_under_steady_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every push asks for a pull, so under steady writes the timer's pull never comes; the
+    """A pull follows every push, so under steady writes the timer's pull never comes; the
     checkpoint of whatever WAL is left, and the pruning, must come all the same."""
     monkeypatch.setattr(scheduler_module, "MIN_PUSH_INTERVAL", 0.05, raising=False)
+    monkeypatch.setattr(scheduler_module, "RECONCILE_AFTER_PUSH_SECONDS", 0.0)
     replica = JournalingReplica()
     scheduler = SyncScheduler(replica, interval=0.3).start()
     try:
