@@ -49,7 +49,7 @@ _ENGINE_VERSIONS: dict[str, tuple[int, ...]] = {}  # storage mode -> its driver'
 
 
 class DatabaseWrapper(sqlite_base.DatabaseWrapper):
-    display_name = "libSQL (syncops)"
+    display_name = "SQLite"  # the engine libSQL and Turso run, whose version Django checks
     Database = Database  # type: ignore[assignment]
     SchemaEditorClass = DatabaseSchemaEditor
     client_class = DatabaseClient
@@ -368,6 +368,7 @@ class CursorWrapper:
         self.cursor: Any = None
         self.rowcount = -1
         self._rows: list[Any] | None = None
+        self._closed = False
 
     def _wait_for_lock(self, run: Callable[[], T], *, begins: bool = False) -> T:
         """Run ``run`` again while another connection holds the write lock (it changed nothing).
@@ -491,15 +492,21 @@ class CursorWrapper:
             self.wrapper.release_write_lock()
         return cursor
 
+    def _open(self) -> None:
+        if self._closed:
+            raise Database.ProgrammingError("Cannot operate on a closed cursor.")
+
     def execute(
         self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> CursorWrapper:
+        self._open()
         self.cursor = self._run(*Database.convert_query(query, params))
         self.rowcount = self.cursor.rowcount
         return self
 
     def executemany(self, query: str, param_list: Any) -> CursorWrapper:
         # Statements differ per row when a big integer is inlined, so run them one by one.
+        self._open()
         total = 0
         for params in param_list:
             self.cursor = self._run(*Database.convert_query(query, params))
@@ -508,6 +515,7 @@ class CursorWrapper:
         return self
 
     def executescript(self, script: str) -> CursorWrapper:
+        self._open()
         with Database.translated_errors():
             self.cursor = self.wrapper.connection.cursor()
             self.cursor.executescript(script)
@@ -547,6 +555,8 @@ class CursorWrapper:
             yield row
 
     def close(self) -> None:
+        """As the stdlib's sqlite3 cursor: a closed cursor refuses to run anything more."""
+        self._closed = True
         if self.cursor is not None:
             self.cursor.close()
             self.cursor = None

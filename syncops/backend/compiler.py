@@ -9,12 +9,14 @@ from typing import Any
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.models import aggregates, functions, lookups
-from django.db.models.expressions import DurationExpression, Value
+from django.db.models.constants import OnConflict
+from django.db.models.expressions import DurationExpression, SQLiteNumericMixin, Value
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.sql import compiler
 
 from syncops.ids import new_integer_id
 
+from .operations import datetime_to_micros, micros_to_datetime
 from .regex import translate
 
 SQL = tuple[str, list[Any] | tuple[Any, ...]]
@@ -48,8 +50,6 @@ for _cls, _hint in (
     (functions.SHA256, "Hash the value in Python (hashlib)."),
     (functions.SHA384, "Hash the value in Python (hashlib)."),
     (functions.SHA512, "Hash the value in Python (hashlib)."),
-    (aggregates.StdDev, "Compute it in Python (statistics)."),
-    (aggregates.Variance, "Compute it in Python (statistics)."),
 ):
     _NATIVE[_cls] = _unsupported(_cls.__name__, _hint)
 
@@ -90,6 +90,30 @@ _INTEGER_TYPES = {
 # raise "Numerical argument out of domain" / "result out of range". These guards restore
 # SQLite's answers (9e999 is SQLite's literal for +Inf).
 _EXP_MAX = "709.782712893384"
+
+
+@native(aggregates.StdDev, aggregates.Variance)
+def _spread(compiler: Any, node: Any) -> SQL:
+    """Variance and standard deviation from n, Σx and Σx² of the same rows (the aggregate's
+    filter included), in doubles; stock computes them in Python (``statistics``). NULL for
+    no rows, and for one row of a sample (where stock raises)."""
+    x_sql, x_params = compiler.compile(node.get_source_expressions()[0])
+    where, where_params = "", []
+    if node.filter is not None:
+        filter_sql, filter_params = compiler.compile(node.filter)
+        where, where_params = f" FILTER (WHERE {filter_sql})", list(filter_params)
+    x = f"CAST({x_sql} AS REAL)"
+    count, total, squares = (
+        (f"COUNT({x_sql}){where}", [*x_params, *where_params]),
+        (f"SUM({x}){where}", [*x_params, *where_params]),
+        (f"SUM({x} * {x}){where}", [*x_params, *x_params, *where_params]),
+    )
+    (sq, sq_params), (t, t_params), (n, n_params) = squares, total, count
+    sample = 1 if node.function.endswith("SAMP") else 0
+    sql = f"max((({sq}) - ({t}) * ({t}) / ({n})) / (({n}) - {sample}), 0.0)"
+    if isinstance(node, aggregates.StdDev):
+        sql = f"sqrt({sql})"
+    return sql, [*sq_params, *t_params, *t_params, *n_params, *n_params]
 
 
 @native(functions.Mod)
@@ -228,6 +252,25 @@ def _internal_type(expression: Any) -> str | None:
         return None
 
 
+def _datetime_micros(compiler: Any, node: Any) -> SQL:
+    """A datetime expression as integer microseconds since the epoch. A chain of datetime ±
+    duration stays in microseconds: turning each step into text and back nested the SQL
+    past SQLite's parser stack after four steps ("parser stack overflow")."""
+    if isinstance(node, DurationExpression) and node.connector in "+-":
+        if _internal_type(node.lhs) == "DateTimeField":
+            temporal, duration, sign = node.lhs, node.rhs, node.connector
+        elif _internal_type(node.rhs) == "DateTimeField" and node.connector == "+":
+            temporal, duration, sign = node.rhs, node.lhs, "+"
+        else:
+            temporal = None
+        if temporal is not None:
+            micros, micros_params = _datetime_micros(compiler, temporal)
+            duration_sql, duration_params = compiler.compile(duration)
+            return f"({micros} {sign} ({duration_sql}))", [*micros_params, *duration_params]
+    sql, params = compiler.compile(node)
+    return datetime_to_micros(sql), list(params)
+
+
 @native(DurationExpression)
 def _duration(compiler: Any, node: Any) -> SQL:
     compiler.connection.ops.check_expression_support(node)
@@ -237,6 +280,13 @@ def _duration(compiler: Any, node: Any) -> SQL:
     lhs_type, rhs_type = _internal_type(node.lhs), _internal_type(node.rhs)
     temporal = {"DateTimeField", "DateField", "TimeField"}
     ops = compiler.connection.ops
+    if (
+        lhs_type == "DateTimeField"
+        and node.connector in "+-"
+        or (rhs_type == "DateTimeField" and node.connector == "+")
+    ):
+        micros, micros_params = _datetime_micros(compiler, node)
+        return f"({micros_to_datetime(micros)})", micros_params
     if lhs_type in temporal and node.connector in "+-":
         return f"({ops.temporal_plus_duration(node.connector, lhs_type, lhs_sql, rhs_sql)})", params
     if rhs_type in temporal and node.connector == "+":
@@ -260,8 +310,19 @@ class NativeSQLMixin:
             for cls in type(node).__mro__:
                 implementation = _NATIVE.get(cls)
                 if implementation is not None:
-                    return implementation(self, node)
+                    # What each expression's as_sql() checks first (aggregates of dates...).
+                    self.connection.ops.check_expression_support(node)  # type: ignore[attr-defined]
+                    return _numeric(node, *implementation(self, node))
         return super().compile(node)  # type: ignore[misc]
+
+
+def _numeric(node: Any, sql: str, params: Any) -> SQL:
+    """What stock's ``SQLiteNumericMixin.as_sqlite`` does to the expressions it replaces: a
+    decimal result is cast to NUMERIC, so that it compares with a decimal parameter (bound
+    as text) as a number and not as text."""
+    if isinstance(node, SQLiteNumericMixin) and _internal_type(node) == "DecimalField":
+        return f"(CAST({sql} AS NUMERIC))", params
+    return sql, params
 
 
 class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):  # type: ignore[misc]
@@ -270,22 +331,36 @@ class SQLCompiler(NativeSQLMixin, compiler.SQLCompiler):  # type: ignore[misc]
 
 class SQLInsertCompiler(NativeSQLMixin, compiler.SQLInsertCompiler):  # type: ignore[misc]
     def execute_sql(self, returning_fields: Any = None) -> Any:  # type: ignore[override]
+        assigned = []
         if self.connection.settings_dict["OPTIONS"].get("replica_safe_ids", True):
-            _assign_integer_ids(self.query)
-        return super().execute_sql(returning_fields)
+            assigned = _assign_integer_ids(self.query)
+        try:
+            rows = super().execute_sql(returning_fields)
+        except BaseException:
+            self._forget(assigned)  # not inserted: a second save() must insert, not update
+            raise
+        if getattr(self.query, "on_conflict", None) == OnConflict.IGNORE:
+            self._forget(assigned)  # a row may have been ignored: as in stock, no id claimed
+        return rows
+
+    def _forget(self, assigned: list[Any]) -> None:
+        for obj in assigned:
+            setattr(obj, self.query.get_meta().pk.attname, None)
 
 
-def _assign_integer_ids(query: Any) -> None:
+def _assign_integer_ids(query: Any) -> list[Any]:
     """Give rows of a model with an auto-increment key an id of syncops.ids before they are
-    inserted: the engine's next integer would be the same on two offline replicas."""
+    inserted: the engine's next integer would be the same on two offline replicas. Returns
+    the objects given one."""
     pk = query.get_meta().pk
     if not isinstance(pk, AutoFieldMixin) or pk in query.fields or query.raw:
-        return
+        return []
     attname: str = getattr(pk, "attname")  # noqa: B009 - AutoFieldMixin is typed without it
-    for obj in query.objs:
-        if getattr(obj, attname) is None:
-            setattr(obj, attname, new_integer_id())
+    assigned = [obj for obj in query.objs if getattr(obj, attname) is None]
+    for obj in assigned:
+        setattr(obj, attname, new_integer_id())
     query.fields = [pk, *query.fields]
+    return assigned
 
 
 class SQLDeleteCompiler(NativeSQLMixin, compiler.SQLDeleteCompiler):  # type: ignore[misc]

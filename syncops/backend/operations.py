@@ -13,12 +13,14 @@ time-zone database: convert in Python instead.
 
 from __future__ import annotations
 
+import datetime
 import re
+import zoneinfo
 from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import NotSupportedError
+from django.db import DataError, NotSupportedError
 from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteDatabaseOperations
 from django.db.backends.utils import split_tzname_delta
 from django.utils.dateparse import parse_datetime
@@ -52,6 +54,78 @@ def _bind(expr: str, **values: str) -> str:
 
 def datetime_to_micros(sql: str) -> str:
     return _bind(_TO_MICROS, v=sql)
+
+
+def _unknown(lookup_type: str, message: str) -> Exception:
+    """A lookup name that is not a word never reaches SQL: refused as PostgreSQL's backend
+    refuses it (``ValueError`` for Extract, the database's ``DataError`` for Trunc); a word
+    names a feature this backend lacks."""
+    if not re.fullmatch(r"\w+", lookup_type):
+        invalid = DataError if message.startswith("Trunc") else ValueError
+        return invalid(f"Invalid lookup type: {lookup_type!r}")
+    return NotSupportedError(message)
+
+
+# The instants between which a zone's offsets are looked up in SQL: exact within them (the
+# nearest edge's offset outside).
+ZONE_YEARS = (1900, 2200)
+
+
+@lru_cache(maxsize=64)
+def zone_transitions(name: str) -> tuple[tuple[str, int], ...]:
+    """``(UTC instant 'YYYY-MM-DD HH:MM:SS', offset in seconds from that instant on)`` for
+    every change of ``name``'s UTC offset within ZONE_YEARS, newest first; the last pair's
+    instant is '' (the offset before the first change). Read from ``zoneinfo`` a day at a
+    time, each change found to the second (about 0.1 s, once per zone and process)."""
+    try:
+        zone = zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise NotSupportedError(
+            f"Time zone {name!r} is not supported by syncops.backend in database date "
+            "functions: it is not a zone name the tz database knows."
+        ) from exc
+
+    def offset(moment: datetime.datetime) -> int:
+        return int(moment.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    moment = datetime.datetime(ZONE_YEARS[0], 1, 1, tzinfo=datetime.UTC)
+    end = datetime.datetime(ZONE_YEARS[1], 1, 1, tzinfo=datetime.UTC)
+    day, second = datetime.timedelta(days=1), datetime.timedelta(seconds=1)
+    current = offset(moment)
+    changes = [("", current)]
+    while moment < end:
+        following = moment + day
+        if offset(following) != current:
+            low, high = moment, following  # offset(low) == current != offset(high)
+            while high - low > second:
+                middle = low + (high - low) // 2
+                low, high = (middle, high) if offset(middle) == current else (low, middle)
+            current = offset(high)
+            changes.append((high.strftime("%Y-%m-%d %H:%M:%S"), current))
+        moment = following
+    return tuple(reversed(changes))
+
+
+def zone_shift(sql: str, name: str) -> str:
+    """SQL moving the UTC datetime text ``sql`` into the zone ``name`` (a date or a bare time
+    is left as it is): the offset at each instant looked up in the zone's changes, newest
+    first, so that recent values find theirs after a few comparisons. The whole seconds are
+    shifted (SQLite's datetime() would round a fraction) and the fraction kept."""
+    offsets = " ".join(
+        f"WHEN u >= '{instant}' THEN '{seconds:+d} seconds'"
+        for instant, seconds in zone_transitions(name)[:-1]
+    )
+    earliest = zone_transitions(name)[-1][1]
+    shift = (
+        f"CASE {offsets} ELSE '{earliest:+d} seconds' END"
+        if offsets
+        else f"'{earliest:+d} seconds'"
+    )
+    return (
+        f"(SELECT CASE WHEN substr(u, 11, 1) = ' ' THEN datetime(substr(u, 1, 19), {shift}) "
+        "|| substr(u, 20) "
+        f"ELSE u END FROM (SELECT {sql} AS u))"
+    )
 
 
 def micros_to_datetime(sql: str) -> str:
@@ -88,7 +162,8 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     # --- time zones -------------------------------------------------------------------
 
     def _tz_modifier(self, tzname: str | None) -> str | None:
-        """An SQLite date modifier moving UTC to ``tzname``, or None when no shift is needed."""
+        """An SQLite date modifier moving UTC to ``tzname`` (UTC or a fixed offset), or None
+        when no shift is needed."""
         if not tzname or not settings.USE_TZ:
             return None
         if self.connection.timezone_name != "UTC":
@@ -101,24 +176,23 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             if name not in ("UTC", "GMT", ""):
                 raise NotSupportedError(
                     f"Time zone {tzname!r} is not supported by syncops.backend in database date "
-                    "functions: only UTC and fixed offsets such as 'UTC+02:00' are supported."
+                    "functions: only UTC, zone names and fixed offsets such as 'UTC+02:00' are."
                 )
             hours, minutes = offset.split(":")
             return f"{sign}{int(hours) * 60 + int(minutes)} minutes"
-        if name in ("UTC", "GMT", "Etc/UTC", "Z"):
-            return None
-        raise NotSupportedError(
-            f"Time zone {tzname!r} is not supported by syncops.backend in database date functions "
-            "(Extract, Trunc, __date, __hour...): SQLite has no time-zone rules, so only UTC and "
-            "fixed offsets such as datetime.timezone(timedelta(hours=2)) work. Convert in Python."
-        )
+        return None
 
     def _local(self, sql: str, tzname: str | None) -> tuple[str, str]:
-        """Return ``sql`` and the date modifier that shifts it into ``tzname``."""
+        """``sql`` moved from UTC into ``tzname``: for UTC and fixed offsets, the same SQL and
+        the date modifier that shifts it; for a zone with rules (daylight saving time), SQL
+        that shifts each value by the zone's offset at that instant, and no modifier."""
         modifier = self._tz_modifier(tzname)
-        if modifier is None:
+        if modifier is not None:
+            return sql, f", '{modifier}'"
+        name = split_tzname_delta(tzname)[0] if tzname and settings.USE_TZ else "UTC"
+        if name in ("UTC", "GMT", "Etc/UTC", "Z"):
             return sql, ""
-        return sql, f", '{modifier}'"
+        return zone_shift(sql, name), ""
 
     # --- extract ------------------------------------------------------------------------
 
@@ -148,7 +222,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             return f"CAST(strftime('%%Y', {thursday}) AS INTEGER)"
         if lookup_type == "week":
             return f"((CAST(strftime('%%j', {thursday}) AS INTEGER) - 1) / 7 + 1)"
-        raise NotSupportedError(f"Extract of {lookup_type!r} is not supported by syncops.backend.")
+        raise _unknown(lookup_type, f"Extract of {lookup_type!r} is not supported.")
 
     def date_extract_sql(self, lookup_type: str, sql: str, params: Params) -> tuple[str, Params]:
         return self._one_value(lambda v: self._extract(lookup_type.lower(), v), sql, params)
@@ -156,7 +230,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     def datetime_extract_sql(
         self, lookup_type: str, sql: str, params: Params, tzname: str | None
     ) -> tuple[str, Params]:
-        _, modifier = self._local(sql, tzname)
+        sql, modifier = self._local(sql, tzname)
         return self._one_value(
             lambda v: self._extract(lookup_type.lower(), v, modifier), sql, params
         )
@@ -166,7 +240,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
         self, lookup_type: str, sql: str, params: Params
     ) -> tuple[str, Params]:
         if lookup_type.lower() not in ("hour", "minute", "second"):
-            raise NotSupportedError(f"Extract of {lookup_type!r} from a time is not supported.")
+            raise _unknown(lookup_type, f"Extract of {lookup_type!r} from a time is not supported.")
         # A bare time is read as a time on 2000-01-01 by SQLite's date functions.
         return self._one_value(lambda v: self._extract(lookup_type.lower(), v), sql, params)
 
@@ -190,18 +264,18 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             return f"strftime('%%Y', {v}{modifier}) || printf('-%%02d-01', {month})"
         if lookup_type == "week":
             return f"date({v}{modifier}, '-6 days', 'weekday 1')"
-        raise NotSupportedError(f"Trunc to {lookup_type!r} of a date is not supported.")
+        raise _unknown(lookup_type, f"Trunc to {lookup_type!r} of a date is not supported.")
 
     def _time_trunc(self, lookup_type: str, v: str, modifier: str = "") -> str:
         formats = {"hour": "%%H:00:00", "minute": "%%H:%%M:00", "second": "%%H:%%M:%%S"}
         if lookup_type not in formats:
-            raise NotSupportedError(f"Trunc to {lookup_type!r} of a time is not supported.")
+            raise _unknown(lookup_type, f"Trunc to {lookup_type!r} of a time is not supported.")
         return f"strftime('{formats[lookup_type]}', {v}{modifier})"
 
     def date_trunc_sql(
         self, lookup_type: str, sql: str, params: Params, tzname: str | None = None
     ) -> tuple[str, Params]:
-        _, modifier = self._local(sql, tzname)
+        sql, modifier = self._local(sql, tzname)
         return self._one_value(
             lambda v: self._date_trunc(lookup_type.lower(), v, modifier), sql, params
         )
@@ -210,7 +284,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     def time_trunc_sql(  # type: ignore[override]
         self, lookup_type: str, sql: str, params: Params, tzname: str | None = None
     ) -> tuple[str, Params]:
-        _, modifier = self._local(sql, tzname)
+        sql, modifier = self._local(sql, tzname)
         return self._one_value(
             lambda v: self._time_trunc(lookup_type.lower(), v, modifier), sql, params
         )
@@ -219,7 +293,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     def datetime_trunc_sql(  # type: ignore[override]
         self, lookup_type: str, sql: str, params: Params, tzname: str | None
     ) -> tuple[str, Params]:
-        _, modifier = self._local(sql, tzname)
+        sql, modifier = self._local(sql, tzname)
         lookup_type = lookup_type.lower()
         if lookup_type in ("hour", "minute", "second"):
             day = f"strftime('%%Y-%%m-%%d', {_WHOLE_SECONDS}{modifier})"
@@ -231,13 +305,13 @@ class DatabaseOperations(SQLiteDatabaseOperations):
     def datetime_cast_date_sql(
         self, sql: str, params: Params, tzname: str | None
     ) -> tuple[str, Params]:
-        _, modifier = self._local(sql, tzname)
+        sql, modifier = self._local(sql, tzname)
         return _bind(f"date({_WHOLE_SECONDS}{modifier})", v=sql), tuple(params)
 
     def datetime_cast_time_sql(
         self, sql: str, params: Params, tzname: str | None
     ) -> tuple[str, Params]:
-        _, modifier = self._local(sql, tzname)
+        sql, modifier = self._local(sql, tzname)
         # time() drops microseconds; a whole-minute shift leaves them as they were.
         build = (
             f"time({_WHOLE_SECONDS}{modifier}) || CASE WHEN substr(v, 20, 1) = '.' "

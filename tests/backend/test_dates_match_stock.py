@@ -28,7 +28,6 @@ pytestmark = [
 
 PLUS_TWO = datetime.timezone(datetime.timedelta(hours=2))
 MINUS_FIVE_THIRTY = datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 EXTRACTS = [
     fn.ExtractYear,
@@ -183,6 +182,15 @@ def test_time_plus_duration_is_refused(expression: Callable[[], Any]) -> None:
     assert_matches_stock(values(expression), supported=False)
 
 
+def test_a_long_chain_of_datetime_plus_durations_matches_stock() -> None:
+    """Each step stays in microseconds (it nested past SQLite's parser stack at the fourth
+    step: Django's expressions.tests.test_negative_timedelta_update)."""
+    chain: Any = F("moment")
+    for step in range(8):
+        chain = chain + datetime.timedelta(days=-2, seconds=-30 * step, microseconds=-7)
+    assert_matches_stock(values(lambda: ExpressionWrapper(chain, output_field=DateTimeField())))
+
+
 def test_filter_on_duration_arithmetic_matches_stock() -> None:
     assert_matches_stock(
         lambda qs: list(
@@ -204,34 +212,71 @@ def test_now_is_the_current_utc_time() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "expression",
-    [
-        lambda: fn.ExtractYear("moment", tzinfo=PARIS),
-        lambda: fn.TruncDay("moment", tzinfo=PARIS),
-        lambda: fn.TruncDate("moment", tzinfo=PARIS),
-    ],
-    ids=["extract", "trunc", "trunc-date"],
-)
-def test_zone_with_daylight_saving_is_refused(expression: Callable[[], Any]) -> None:
-    assert_matches_stock(values(expression), supported=False)
+# Zones with rules: daylight saving time on both hemispheres, a half-hour change (Lord Howe),
+# odd offsets (Kathmandu +05:45, St John's -03:30), and a zone that abolished it (Moscow).
+ZONES = [
+    zoneinfo.ZoneInfo(name)
+    for name in (
+        "Europe/Paris",
+        "America/Vancouver",
+        "Australia/Lord_Howe",
+        "Asia/Kathmandu",
+        "America/St_Johns",
+        "Europe/Moscow",
+    )
+]
+UTC = datetime.UTC
+# Each side of changes, to the microsecond, in several eras (the tz database's history).
+AROUND_CHANGES = [
+    datetime.datetime(2021, 3, 28, 0, 59, 59, 999999, tzinfo=UTC),  # Paris, spring
+    datetime.datetime(2021, 3, 28, 1, 0, 0, tzinfo=UTC),
+    datetime.datetime(2021, 10, 31, 0, 59, 59, tzinfo=UTC),  # Paris, autumn
+    datetime.datetime(2021, 10, 31, 1, 0, 0, 1, tzinfo=UTC),
+    datetime.datetime(2021, 3, 14, 9, 59, 59, tzinfo=UTC),  # Vancouver, spring
+    datetime.datetime(2021, 3, 14, 10, 0, 0, tzinfo=UTC),
+    datetime.datetime(2021, 10, 2, 14, 59, 59, tzinfo=UTC),  # Lord Howe, +10:30 -> +11
+    datetime.datetime(2021, 10, 2, 15, 0, 0, tzinfo=UTC),
+    datetime.datetime(1942, 2, 16, 12, 0, tzinfo=UTC),  # war time
+    datetime.datetime(1977, 7, 1, 12, 0, tzinfo=UTC),
+    datetime.datetime(2011, 3, 26, 23, 0, tzinfo=UTC),  # Moscow, the last change
+    datetime.datetime(2099, 12, 31, 23, 30, tzinfo=UTC),  # a year's end, far ahead
+]
 
 
-def test_refusal_of_a_dst_zone_says_what_to_do() -> None:
-    from django.db import NotSupportedError
-
+@pytest.fixture
+def around_changes() -> None:
     from tests.backend.models import Sample
 
-    with pytest.raises(NotSupportedError, match="Europe/Paris.*fixed offsets"):
-        list(Sample.objects.annotate(y=fn.ExtractYear("moment", tzinfo=PARIS)))
-
-
-def test_active_dst_time_zone_is_refused_in_date_lookups() -> None:
-    with timezone.override(PARIS):
-        assert_matches_stock(
-            lambda qs: list(qs.filter(moment__date=datetime.date(2021, 1, 3)).values_list("name")),
-            supported=False,
+    for alias in ("default", "stock"):
+        Sample.objects.using(alias).bulk_create(
+            [Sample(name=f"z{n:02d}", moment=moment) for n, moment in enumerate(AROUND_CHANGES)]
         )
+
+
+@pytest.mark.usefixtures("around_changes")
+@pytest.mark.parametrize("zone", ZONES, ids=str)
+def test_zone_with_rules_matches_stock(zone: zoneinfo.ZoneInfo) -> None:
+    """The zone's offset at each instant, looked up in SQL from the tz database's changes."""
+    for extract in EXTRACTS:
+        assert_matches_stock(values(lambda e=extract: e("moment", tzinfo=zone)))
+    for kind in TRUNC_KINDS:
+        assert_matches_stock(values(lambda k=kind: fn.Trunc("moment", k, tzinfo=zone)))
+    assert_matches_stock(values(lambda: fn.TruncDate("moment", tzinfo=zone)))
+    assert_matches_stock(values(lambda: fn.TruncTime("moment", tzinfo=zone)))
+    with timezone.override(zone):
+        assert_matches_stock(
+            lambda qs: list(qs.filter(moment__date=datetime.date(2021, 3, 28)).values_list("name"))
+        )
+        assert_matches_stock(lambda qs: list(qs.values_list("name", "moment__hour")))
+
+
+def test_an_unknown_zone_is_refused() -> None:
+    from django.db import NotSupportedError
+
+    from syncops.backend.operations import zone_transitions
+
+    with pytest.raises(NotSupportedError, match="Nowhere/Land"):
+        zone_transitions("Nowhere/Land")
 
 
 def test_active_fixed_offset_time_zone_matches_stock() -> None:

@@ -11,8 +11,10 @@ import libsql_experimental
 import pytest
 from django.db import (
     DatabaseError,
+    DataError,
     IntegrityError,
     OperationalError,
+    ProgrammingError,
     connection,
     connections,
 )
@@ -319,3 +321,51 @@ def test_a_write_whose_connection_to_the_primary_broke_says_its_outcome_is_unkno
     assert isinstance(error, database.Unavailable) and error.retry_after == 5
     assert "may or may not have been applied" in str(error)
     assert "os error" not in str(error)  # the engine's words stay in the log
+
+
+def test_a_closed_cursor_refuses_to_run() -> None:
+    """As the stdlib's sqlite3 cursor (Django's backends.tests.test_cursor_contextmanager)."""
+    with connection.cursor() as cursor:
+        pass
+    with pytest.raises(ProgrammingError, match="closed cursor"):
+        cursor.execute("SELECT 1")
+
+
+def test_ignored_rows_claim_no_id() -> None:
+    """With ignore_conflicts a row may not be inserted: as in stock, no object keeps the id
+    the backend would have given it (Django's bulk_create.tests.test_ignore_conflicts_ignore)."""
+    Unique.objects.create(code="taken")
+    objects = [Unique(code="taken"), Unique(code="free")]
+    Unique.objects.bulk_create(objects, ignore_conflicts=True)
+    assert [o.pk for o in objects] == [None, None]
+    assert sorted(Unique.objects.values_list("code", flat=True)) == ["free", "taken"]
+
+
+@pytest.mark.parametrize(
+    ("function", "error"),
+    [(ExtractWeek, ValueError), (None, DataError)],
+    ids=["extract", "trunc"],
+)
+def test_a_lookup_name_that_is_not_a_word_never_reaches_sql(function: Any, error: Any) -> None:
+    from django.db.models.functions import Extract, Trunc
+
+    name = "day' FROM moment)) OR 1=1;--"
+    expression = Extract("moment", name) if function else Trunc("moment", name)
+    with pytest.raises(error, match="Invalid lookup type"):
+        list(Sample.objects.annotate(value=expression).values_list("value"))
+
+
+def test_a_failed_insert_leaves_no_id_behind() -> None:
+    """The backend gives a row its id before the INSERT: when the INSERT fails, the object
+    has none again, so that saving it once more inserts it (Django's expressions tests)."""
+    from django.db import transaction
+    from django.db.models.functions import Lower
+
+    row = Unique(code="kept")
+    row.code = Lower(F("code"))
+    with pytest.raises(ValueError, match="can only be used to update"), transaction.atomic():
+        row.save()
+    assert row.pk is None
+    row.code = "kept"
+    row.save()
+    assert Unique.objects.get(pk=row.pk).code == "kept"
