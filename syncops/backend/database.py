@@ -166,6 +166,8 @@ def translate_error(exc: BaseException) -> Error:
             "have been applied: read it back, then retry.",
             retry_after=2,
         )
+    if message.endswith("Connection closed"):  # pyturso, on a connection closed under us
+        return InterfaceError(_CLOSED.format(exc))
     for fragment, error_class in _ERROR_CLASSES:
         if fragment in message:
             return error_class(message)
@@ -190,6 +192,12 @@ def is_driver_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
+_CLOSED = (
+    "The database driver failed ({}): its connection is closed or broken. It is opened again "
+    "for the next request; retry."
+)
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     try:
@@ -201,10 +209,7 @@ def translated_errors() -> Iterator[None]:
     except BaseException as exc:
         if not is_driver_panic(exc):
             raise
-        raise InterfaceError(
-            f"The database driver failed ({exc}): its connection is closed or broken. It is "
-            "opened again for the next request; retry."
-        ) from exc
+        raise InterfaceError(_CLOSED.format(exc)) from exc
 
 
 def in_transaction(connection: Any) -> bool:
@@ -219,13 +224,21 @@ def in_transaction(connection: Any) -> bool:
 
 
 def is_open(connection: Any) -> bool:
-    """Whether a driver connection can still be used (it was not closed under us)."""
+    """Whether a driver connection can still be used (it was not closed under us). Django
+    asks only after a request's database error."""
     try:
         connection.in_transaction  # noqa: B018 - the read is the probe
     except BaseException as exc:
         if is_driver_panic(exc):
             return False
         raise
+    if type(connection).__module__.startswith("turso"):
+        # pyturso does not panic: a closed connection reads as idle, and fails its next
+        # statement with "Connection closed".
+        try:
+            connection.execute("SELECT 1").fetchall()
+        except Exception:
+            return False
     return True
 
 

@@ -52,6 +52,23 @@ def _bind(expr: str, **values: str) -> str:
     return f"(SELECT {expr} FROM (SELECT {columns}))"
 
 
+_AGGREGATE = re.compile(
+    r"\b(?:MAX|MIN|SUM|AVG|COUNT|TOTAL|GROUP_CONCAT|JSON_GROUP_ARRAY|JSON_GROUP_OBJECT)\s*\(",
+    re.IGNORECASE,
+)
+_V = re.compile(r"\bv\b")
+
+
+def _bound(expr: str, sql: str, params: Params) -> tuple[str, Params]:
+    """``expr`` with its value ``v`` bound to ``sql``: once, in a subquery, or written out
+    at each use (its params with it) when ``sql`` holds an aggregate of the outer query,
+    which the Turso engine refuses inside a subquery ("misuse of aggregate function")."""
+    if not _AGGREGATE.search(sql):
+        return _bind(expr, v=sql), tuple(params)
+    uses = len(_V.findall(expr))
+    return _V.sub(lambda _: f"({sql})", expr), tuple(params) * uses
+
+
 def datetime_to_micros(sql: str) -> str:
     return _bind(_TO_MICROS, v=sql)
 
@@ -246,7 +263,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
 
     def _one_value(self, build: Any, sql: str, params: Params) -> tuple[str, Params]:
         """Build SQL that mentions the value several times but binds its params once."""
-        return _bind(build(_WHOLE_SECONDS), v=sql), tuple(params)
+        return _bound(build(_WHOLE_SECONDS), sql, params)
 
     # --- truncate -----------------------------------------------------------------------
 
@@ -300,13 +317,13 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             build = f"{day} || ' ' || {self._time_trunc(lookup_type, _WHOLE_SECONDS, modifier)}"
         else:
             build = f"{self._date_trunc(lookup_type, _WHOLE_SECONDS, modifier)} || ' 00:00:00'"
-        return _bind(build, v=sql), tuple(params)
+        return _bound(build, sql, params)
 
     def datetime_cast_date_sql(
         self, sql: str, params: Params, tzname: str | None
     ) -> tuple[str, Params]:
         sql, modifier = self._local(sql, tzname)
-        return _bind(f"date({_WHOLE_SECONDS}{modifier})", v=sql), tuple(params)
+        return _bound(f"date({_WHOLE_SECONDS}{modifier})", sql, params)
 
     def datetime_cast_time_sql(
         self, sql: str, params: Params, tzname: str | None
@@ -317,7 +334,7 @@ class DatabaseOperations(SQLiteDatabaseOperations):
             f"time({_WHOLE_SECONDS}{modifier}) || CASE WHEN substr(v, 20, 1) = '.' "
             "THEN substr(v, 20) ELSE '' END"
         )
-        return _bind(build, v=sql), tuple(params)
+        return _bound(build, sql, params)
 
     # --- durations and temporal arithmetic ---------------------------------------------
 

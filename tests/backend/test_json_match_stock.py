@@ -73,19 +73,23 @@ def test_json_containment_is_refused_like_stock(lookup: str) -> None:
     )
 
 
-# A key holding '"' is found by neither engine (SQLite 3.40 nor libSQL 3.45 read an escaped
-# quote in a JSON path): such keys match stock, the others are found.
+# A key holding '"' is found by neither SQLite 3.40 (stock here) nor libSQL 3.45, which read
+# no escaped quote in a JSON path: there such keys match stock. The Turso engine (offline
+# mode) reads it: there every key is found.
 QUOTED_KEYS = ['"', '""', 'a"b', "'", "a.b", "a[0]", "$", "key with space"]
 
 
 @pytest.mark.parametrize("key", QUOTED_KEYS)
 def test_keys_holding_quotes_and_path_characters_are_found_as_in_stock(key: str) -> None:
+    from django.db import connection
+
     from tests.backend.models import Sample
 
     for database in ("default", "stock"):
         Sample.objects.using(database).create(name=f"quoted {key}", data={key: "found"})
-    assert_matches_stock(
-        lambda qs: (
+
+    def lookups(qs: Any) -> Any:
+        return (
             list(qs.filter(data__has_key=key).values_list("name", flat=True)),
             list(qs.filter(**{f"data__{key}": "found"}).values_list("name", flat=True)),
             list(
@@ -94,7 +98,12 @@ def test_keys_holding_quotes_and_path_characters_are_found_as_in_stock(key: str)
                 .values_list("name", "v")
             ),
         )
-    )
+
+    if '"' in key and connection.get_database_version() >= (3, 47):
+        name = f"quoted {key}"
+        assert lookups(Sample.objects.all()) == ([name], [name], [(name, "found")])
+        return
+    assert_matches_stock(lookups)
     if '"' not in key:
         found = Sample.objects.filter(data__has_key=key).values_list("name", flat=True)
         assert list(found) == [f"quoted {key}"]
