@@ -29,11 +29,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "var" / "django-suite"
-APPS = (
-    "basic lookup transactions model_fields aggregation ordering update delete db_functions "
-    "expressions queries backends migrations schema introspection transaction_hooks "
-    "select_for_update get_or_create bulk_create custom_lookups timezones"
-).split()
+APPS = [
+    "basic",
+    "lookup",
+    "transactions",
+    "model_fields",
+    "aggregation",
+    "ordering",
+    "update",
+    "delete",
+    "db_functions",
+    "expressions",
+    "queries",
+    "backends",
+    "migrations",
+    "schema",
+    "introspection",
+    "transaction_hooks",
+    "select_for_update",
+    "get_or_create",
+    "bulk_create",
+    "custom_lookups",
+    "timezones",
+]
 SETTINGS = """
 DATABASES = {{
     "default": {{"ENGINE": "{engine}", "NAME": "{folder}/default.db"}},
