@@ -411,6 +411,26 @@ def _free_key(space: Space, key: str, thought_id: str) -> str:
     return candidate
 
 
+def _followed_by_a_delete(entries: list[HistoryEntry], after: dict[str, Any]) -> bool:
+    """Whether history shows a delete made from this version, or from a version built upon
+    it. A version number alone does not say so: two replicas make the same number from one
+    base, and a delete of the other one's had not seen this change."""
+    versions, followed = [after], set()
+    while versions:
+        version = versions.pop()
+        for entry in entries:
+            if entry.pk in followed or entry.base_version != version["version"]:
+                continue
+            if content(entry.before or {}) != content(version):
+                continue
+            if entry.action == Action.NODE_DELETED:
+                return True
+            if entry.action == Action.NODE_UPDATED and entry.after:
+                followed.add(entry.pk)
+                versions.append(entry.after)
+    return False
+
+
 def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
     before, after, base = payload["before"], payload["after"], payload["base_version"]
     thought_id, thought_key = before["id"], before["key"]
@@ -419,7 +439,7 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     siblings = [e for e in entries if e.pk != key and e.base_version == base]
     if thought is None:
         deletes = [e for e in entries if e.action == Action.NODE_DELETED]
-        if deletes and all((e.base_version or 0) > base for e in deletes):
+        if deletes and _followed_by_a_delete(entries, after):
             outcome.confirmed += 1  # deleted later, by someone who had seen this change
             return True
         _conflict(

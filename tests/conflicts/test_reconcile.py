@@ -92,6 +92,59 @@ def test_an_edit_of_a_thought_deleted_elsewhere_becomes_a_conflict(space, owner,
     assert conflict.lost["title"] == "Edited" and conflict.actor_name == "edgar"
 
 
+def test_a_delete_of_a_concurrent_version_with_the_same_number_had_not_seen_the_edit(
+    space, owner, editor
+):
+    """Two replicas made version 2 from version 1, and one then deleted its own version 2.
+    The number says the delete came after version 2; the content says it was the other
+    version 2: ours is an edit of a deleted thought (found by the fault suite, seed
+    2172040905: the edit was silently lost)."""
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    services.thought_update(thought=thought, actor=editor, changes={"title": "Ours"})
+    journal(latest())
+    theirs = {**thought.snapshot(), "title": "Theirs", "version": 2}
+    for action, before, after, base in (
+        ("node.updated", {**thought.snapshot(), "title": "v1", "version": 1}, theirs, 1),
+        ("node.deleted", theirs, None, 2),
+    ):
+        HistoryEntry.objects.create(
+            space=space,
+            action=action,
+            thought_key="idea",
+            before=before,
+            after=after,
+            base_version=base,
+            actor_name="olivia",
+        )
+    Thought.objects.filter(pk=thought.pk).delete()
+    assert reconcile.reconcile().conflicts == ["edit_of_deleted"]
+    assert Conflict.objects.get().lost["title"] == "Ours"
+
+
+def test_a_delete_made_from_a_version_built_upon_the_edit_confirms_it(space, owner, editor):
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    services.thought_update(thought=thought, actor=editor, changes={"title": "Ours"})
+    journal(latest())
+    ours = {**thought.snapshot(), "title": "Ours", "version": 2}
+    later = {**ours, "title": "Later", "version": 3}
+    for action, before, after, base in (
+        ("node.updated", ours, later, 2),
+        ("node.deleted", later, None, 3),
+    ):
+        HistoryEntry.objects.create(
+            space=space,
+            action=action,
+            thought_key="idea",
+            before=before,
+            after=after,
+            base_version=base,
+            actor_name="olivia",
+        )
+    Thought.objects.filter(pk=thought.pk).delete()
+    outcome = reconcile.reconcile()
+    assert outcome.conflicts == [] and not Conflict.objects.exists()
+
+
 def test_the_winner_records_the_concurrent_change_it_overwrote(space, owner, editor):
     thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
     # Elsewhere: edgar changed version 1 too; that change arrived, then ours overwrote it.
