@@ -92,6 +92,21 @@ def test_an_edit_of_a_thought_deleted_elsewhere_becomes_a_conflict(space, owner,
     assert conflict.lost["title"] == "Edited" and conflict.actor_name == "edgar"
 
 
+def elsewhere(space, *changes) -> None:
+    """History of changes of the thought "idea" made on another replica, which a pull
+    brought: ``(action, before, after, base_version)`` each."""
+    for action, before, after, base in changes:
+        HistoryEntry.objects.create(
+            space=space,
+            action=action,
+            thought_key="idea",
+            before=before,
+            after=after,
+            base_version=base,
+            actor_name="olivia",
+        )
+
+
 def test_a_delete_of_a_concurrent_version_with_the_same_number_had_not_seen_the_edit(
     space, owner, editor
 ):
@@ -103,19 +118,11 @@ def test_a_delete_of_a_concurrent_version_with_the_same_number_had_not_seen_the_
     services.thought_update(thought=thought, actor=editor, changes={"title": "Ours"})
     journal(latest())
     theirs = {**thought.snapshot(), "title": "Theirs", "version": 2}
-    for action, before, after, base in (
+    elsewhere(
+        space,
         ("node.updated", {**thought.snapshot(), "title": "v1", "version": 1}, theirs, 1),
         ("node.deleted", theirs, None, 2),
-    ):
-        HistoryEntry.objects.create(
-            space=space,
-            action=action,
-            thought_key="idea",
-            before=before,
-            after=after,
-            base_version=base,
-            actor_name="olivia",
-        )
+    )
     Thought.objects.filter(pk=thought.pk).delete()
     assert reconcile.reconcile().conflicts == ["edit_of_deleted"]
     assert Conflict.objects.get().lost["title"] == "Ours"
@@ -127,19 +134,7 @@ def test_a_delete_made_from_a_version_built_upon_the_edit_confirms_it(space, own
     journal(latest())
     ours = {**thought.snapshot(), "title": "Ours", "version": 2}
     later = {**ours, "title": "Later", "version": 3}
-    for action, before, after, base in (
-        ("node.updated", ours, later, 2),
-        ("node.deleted", later, None, 3),
-    ):
-        HistoryEntry.objects.create(
-            space=space,
-            action=action,
-            thought_key="idea",
-            before=before,
-            after=after,
-            base_version=base,
-            actor_name="olivia",
-        )
+    elsewhere(space, ("node.updated", ours, later, 2), ("node.deleted", later, None, 3))
     Thought.objects.filter(pk=thought.pk).delete()
     outcome = reconcile.reconcile()
     assert outcome.conflicts == [] and not Conflict.objects.exists()
