@@ -38,6 +38,7 @@ from django.db import (
 )
 
 from syncops import tombstones
+from syncops.backend.decltypes import stored_values
 from syncops.policies import Change, orphan_handler, policy_for, settled_as_written
 
 logger = logging.getLogger("syncops")
@@ -94,7 +95,7 @@ def current_rows(table: str, keys: Iterable[Any]) -> list[dict[str, Any]]:
     """The rows of ``table`` with these primary keys, as the replica holds them now, in the
     journal's representation (blobs as hex)."""
     key, keys, found = _primary_key(table), list(keys), []
-    with connections["default"].cursor() as cursor:
+    with stored_values(), connections["default"].cursor() as cursor:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join(["%s"] * len(chunk))
@@ -324,8 +325,9 @@ def repair_references(*, full: bool = True) -> int:
         keys, sql = _orphan_query(existing, full)
         if not keys:
             return 0
-        cursor.execute(sql)
-        found = cursor.fetchall()
+        with stored_values():
+            cursor.execute(sql)
+            found = cursor.fetchall()
     repaired = 0
     for index, pk in found:
         model, fk = keys[index]

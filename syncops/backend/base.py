@@ -29,6 +29,7 @@ from syncops.runtime import ensure_started
 from . import database as Database
 from .client import DatabaseClient
 from .creation import DatabaseCreation
+from .decltypes import DeclaredTypes, convert_row, convert_rows, stored_values
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
@@ -76,6 +77,16 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         self.holds_write_lock = False
         self.writer_in_doubt = False  # a statement failed so that the writer may be stuck
         self.reader: Any = None  # the read connection, while a write runs on the replica's
+        self.declared_types = DeclaredTypes(self._schema_statements)
+
+    def _schema_statements(self) -> list[str]:
+        """The CREATE statements of the database's tables, then of its views."""
+        with stored_values():
+            cursor = CursorWrapper(self).execute(
+                "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND sql IS NOT NULL ORDER BY type = 'view'"
+            )
+            return [sql for (sql,) in cursor.fetchall()]
 
     @property
     def replica(self) -> Replica:
@@ -123,6 +134,7 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        self.declared_types.forget()  # a recovery may have put another file in place
         replica = self.replica
         with Database.translated_errors():
             conn = replica.connect()
@@ -369,6 +381,10 @@ class CursorWrapper:
         self.rowcount = -1
         self._rows: list[Any] | None = None
         self._closed = False
+        self._converters: Any = None  # of each result column, for raw SQL (decltypes.py)
+        # The driver's cursor ran out; libsql-experimental starts the statement over when
+        # asked again (the first row came back twice), so it is not asked.
+        self._drained = False
 
     def _wait_for_lock(self, run: Callable[[], T], *, begins: bool = False) -> T:
         """Run ``run`` again while another connection holds the write lock (it changed nothing).
@@ -500,13 +516,20 @@ class CursorWrapper:
         self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> CursorWrapper:
         self._open()
-        self.cursor = self._run(*Database.convert_query(query, params))
+        sql, args = Database.convert_query(query, params)
+        self._converters, self._drained = None, False
+        self.cursor = self._run(sql, args)
         self.rowcount = self.cursor.rowcount
+        declared = self.wrapper.declared_types
+        declared.changed(sql)
+        if self.cursor.description:
+            self._converters = declared.converters(sql)
         return self
 
     def executemany(self, query: str, param_list: Any) -> CursorWrapper:
         # Statements differ per row when a big integer is inlined, so run them one by one.
         self._open()
+        self._converters, self._drained = None, False
         total = 0
         for params in param_list:
             self.cursor = self._run(*Database.convert_query(query, params))
@@ -516,6 +539,8 @@ class CursorWrapper:
 
     def executescript(self, script: str) -> CursorWrapper:
         self._open()
+        self._converters, self._drained = None, False
+        self.wrapper.declared_types.forget()  # it may change the schema
         with Database.translated_errors():
             self.cursor = self.wrapper.connection.cursor()
             self.cursor.executescript(script)
@@ -531,24 +556,39 @@ class CursorWrapper:
 
     def fetchone(self) -> Any:
         if self._rows is not None:
-            return self._rows.pop(0) if self._rows else None
-        with Database.translated_errors():
-            return self.cursor.fetchone()
+            row = self._rows.pop(0) if self._rows else None
+        elif self._drained:
+            row = None
+        else:
+            with Database.translated_errors():
+                row = self.cursor.fetchone()
+            self._drained = row is None
+        if row is None or self._converters is None:
+            return row
+        return convert_row(row, self._converters)
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
         size = size or self.arraysize
         if self._rows is not None:
             rows, self._rows = self._rows[:size], self._rows[size:]
-            return rows
-        with Database.translated_errors():
-            return self.cursor.fetchmany(size)
+        elif self._drained:
+            rows = []
+        else:
+            with Database.translated_errors():
+                rows = self.cursor.fetchmany(size)
+            self._drained = len(rows) < size
+        return rows if self._converters is None else convert_rows(rows, self._converters)
 
     def fetchall(self) -> list[Any]:
         if self._rows is not None:
             rows, self._rows = self._rows, []
-            return rows
-        with Database.translated_errors():
-            return self.cursor.fetchall()
+        elif self._drained:
+            rows = []
+        else:
+            with Database.translated_errors():
+                rows = self.cursor.fetchall()
+            self._drained = True
+        return rows if self._converters is None else convert_rows(rows, self._converters)
 
     def __iter__(self) -> Iterator[Any]:
         while (row := self.fetchone()) is not None:

@@ -16,6 +16,7 @@ from django.db.models.sql import compiler
 
 from syncops.ids import new_integer_id
 
+from .decltypes import stored_values
 from .operations import datetime_to_micros, micros_to_datetime
 from .regex import translate
 
@@ -314,6 +315,10 @@ class NativeSQLMixin:
                     self.connection.ops.check_expression_support(node)  # type: ignore[attr-defined]
                     return _numeric(node, *implementation(self, node))
         return super().compile(node)  # type: ignore[misc]
+
+    def execute_sql(self, *args: Any, **kwargs: Any) -> Any:
+        with stored_values():  # the ORM converts by field; raw SQL by declared type
+            return super().execute_sql(*args, **kwargs)  # type: ignore[misc]
 
 
 def _numeric(node: Any, sql: str, params: Any) -> SQL:

@@ -16,6 +16,9 @@ class DatabaseFeatures(SQLiteDatabaseFeatures):
     can_clone_databases = False
     # Functions Django registers with create_function() are compiled natively or refused.
     supports_timezones = False
+    # Integer ids come from syncops.ids (time and randomness, so that replicas never pick the
+    # same one), not from a sequence: a flush cannot restart them at 1.
+    supports_sequence_reset = False
 
     @cached_property
     def renames_replicate(self) -> bool:
@@ -91,19 +94,5 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "backends.base.test_base.DatabaseWrapperLoggingTests.test_rollback_debug_log",
         "backends.sqlite.tests.TestTransactionMode.test_default_transaction_mode",
         "backends.sqlite.tests.TestTransactionMode.test_invalid_transaction_mode",
-    },
-    # Different results, each known; see docs/backend.md.
-    "By design: ids are made to differ between replicas (syncops.ids), never restarted at 1": {
-        "backends.base.test_operations.SqlFlushTests.test_execute_sql_flush_statements",
-    },
-    "Raw SQL returns dates and datetimes as text (the driver has no declared-type converters;"
-    " the ORM converts them)": {
-        "timezones.tests.LegacyDatabaseTests.test_cursor_execute_returns_naive_datetime",
-        "timezones.tests.NewDatabaseTests.test_cursor_execute_returns_naive_datetime",
-        "schema.tests.SchemaTests.test_add_datefield_and_datetimefield_use_effective_default",
-    },
-    "Bug: altering a renamed AutoField into a OneToOneField rebuilds the table with the old"
-    " column": {
-        "schema.tests.SchemaTests.test_autofield_to_o2o",
     },
 }

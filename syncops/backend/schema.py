@@ -50,6 +50,38 @@ class DatabaseSchemaEditor(SQLiteDatabaseSchemaEditor):
             return
         super()._alter_field(model, old_field, new_field, *args, **kwargs)  # type: ignore[misc]
 
+    def _remake_table(
+        self,
+        model: Any,
+        create_field: Any = None,
+        delete_field: Any = None,
+        alter_fields: Any = None,
+    ) -> None:
+        """Rebuild ``model``'s table as the model describes it.
+
+        The rebuild copies each column the model names. Where the table lacks one (a field
+        renamed outside the migration state), stock SQLite reads the unknown "name" as the
+        string 'name' and copies that into every row; libSQL and Turso refuse the copy. The
+        column is added empty first, so the copy reads NULL from it: an integer primary key
+        numbers the rows afresh, and a NOT NULL column stops the rebuild with the engine's
+        error rather than with made-up values.
+        """
+        if not self.collect_sql:  # sqlmigrate prints SQL for tables that may not exist
+            self._add_missing_columns(
+                model, [create_field, delete_field, *(old for old, _ in alter_fields or ())]
+            )
+        super()._remake_table(model, create_field, delete_field, alter_fields)  # type: ignore[misc]
+
+    def _add_missing_columns(self, model: Any, changed: list[Any]) -> None:
+        table = model._meta.db_table
+        with self.connection.cursor() as cursor:
+            described = self.connection.introspection.get_table_description(cursor, table)
+        present = {column.name for column in described}
+        for field in model._meta.local_concrete_fields:
+            if field.column not in present and field not in changed and not field.generated:
+                column = self.quote_name(field.column)
+                self.execute(f"ALTER TABLE {self.quote_name(table)} ADD COLUMN {column}")
+
     def _copy_table(self, old: str, new: str) -> None:
         """Rename ``old`` to ``new`` without RENAME: create ``new`` like ``old``, copy, drop."""
         with self.connection.cursor() as cursor:

@@ -128,6 +128,18 @@ def test_rowcount_is_per_statement_on_one_cursor() -> None:
         assert cursor.rowcount == 2
 
 
+def test_a_cursor_that_ran_out_gives_no_more_rows() -> None:
+    """libsql-experimental starts a statement over when fetched after it ran out: the one row
+    of a query came back a second time from fetchall() after fetchmany() returned none."""
+    Unique.objects.create(code="only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code FROM backend_unique")
+        assert cursor.fetchone() == ("only",)
+        assert cursor.fetchmany(2) == []
+        assert cursor.fetchall() == []
+        assert cursor.fetchone() is None
+
+
 def test_update_and_delete_return_exact_counts() -> None:
     Sample.objects.bulk_create([Sample(number=i) for i in range(6)])
     assert Sample.objects.filter(number__lt=4).update(small=1) == 4

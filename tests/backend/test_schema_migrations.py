@@ -124,3 +124,28 @@ def test_introspection_sees_the_test_models() -> None:
     with connection.cursor() as cursor:
         relations = connection.introspection.get_relations(cursor, "backend_child")
     assert relations == {"parent_id": ("id", "backend_parent")}
+
+
+def test_a_rebuild_adds_a_column_the_model_names_but_the_table_lacks(
+    throwaway: ProjectState,
+) -> None:
+    """Django's schema.tests.SchemaTests.test_autofield_to_o2o: the model still names "id"
+    after the column was renamed outside the migration state. Stock SQLite copies the unknown
+    "id" as the string 'id'; here it reads NULL, and the rows are numbered afresh."""
+    insert_rows()
+    model = throwaway.apps.get_model(APP, "Throwaway")
+    renamed = models.BigAutoField(primary_key=True)
+    renamed.set_attributes_from_name("ptr")
+    renamed.model = model
+    with connection.schema_editor() as editor:
+        editor.alter_field(model, model._meta.get_field("id"), renamed, strict=True)
+    origin = models.BigIntegerField(null=True)
+    origin.set_attributes_from_name("origin")
+    origin.model = model
+    with connection.schema_editor() as editor:
+        editor.alter_field(model, renamed, origin, strict=True)
+    assert {"id", "origin", "title"} <= set(columns())
+    assert "ptr" not in columns()
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT id IS NOT NULL, origin, title FROM "{TABLE}" ORDER BY origin')
+        assert cursor.fetchall() == [(1, 1, "one"), (1, 2, "two")]

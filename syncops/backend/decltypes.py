@@ -1,0 +1,143 @@
+"""Raw SQL returns booleans, dates and times as Python values, as stock sqlite3 does.
+
+The stdlib driver converts a result column by the type its table declares (``detect_types``
+with the converters Django registers). libSQL's and Turso's drivers report no declared types
+(``cursor.description`` holds names only), so the backend asks SQLite itself: the query
+becomes a view in an in-memory copy of the schema, made with the stdlib's sqlite3, and
+``PRAGMA table_info`` of that view names each column's declared type. That is learned once
+per statement text and forgotten whenever this connection changes the schema.
+
+The ORM converts values by field, and the sync layer compares and copies values as stored:
+both skip all of this (``stored_values``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from django.utils.dateparse import parse_date, parse_datetime, parse_time
+
+Row = Sequence[Any]
+Converter = Callable[[Any], Any]
+
+# The converters Django's sqlite3 backend registers, by the declared type's first word.
+CONVERTERS: dict[str, Converter] = {
+    "bool": lambda value: str(value) == "1",
+    "date": parse_date,
+    "time": parse_time,
+    "datetime": parse_datetime,
+    "timestamp": parse_datetime,
+}
+_SCHEMA_CHANGE = re.compile(r"\s*(CREATE|ALTER|DROP)\b", re.IGNORECASE)
+_QUERY = re.compile(r"\s*(SELECT|WITH|VALUES)\b", re.IGNORECASE)
+# A parameter, outside string literals and quoted names: it becomes NULL in the view.
+_PARAMETER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
+_VIEW = "syncops_declared_types"
+_MEMORY = 512  # statements whose types are kept
+
+_stored = contextvars.ContextVar("syncops_stored_values", default=False)
+
+
+@contextmanager
+def stored_values() -> Iterator[None]:
+    """Statements run here return values as stored (the ORM converts them by field)."""
+    token = _stored.set(True)
+    try:
+        yield
+    finally:
+        _stored.reset(token)
+
+
+def _converter(declared: str) -> Converter | None:
+    name = re.split(r"[\s(]", declared.strip(), maxsplit=1)[0].lower()
+    return CONVERTERS.get(name)
+
+
+def _convert(value: Any, convert: Converter) -> Any:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return value
+    try:
+        converted = convert(value if convert is CONVERTERS["bool"] else str(value))
+    except ValueError:  # a date's shape, not a date: keep what is stored
+        return value
+    return value if converted is None else converted
+
+
+class DeclaredTypes:
+    """What each result column of a raw query declares, for one database connection.
+
+    ``schema`` returns the CREATE statements of the real database's tables and views."""
+
+    def __init__(self, schema: Callable[[], list[str]]) -> None:
+        self._schema = schema
+        self._mirror: sqlite3.Connection | None = None
+        self._known: dict[str, tuple[Converter | None, ...] | None] = {}
+
+    def converters(self, sql: str) -> tuple[Converter | None, ...] | None:
+        """The converter of each result column of ``sql``, or None when nothing converts."""
+        if _stored.get() or not _QUERY.match(sql):
+            return None
+        if sql not in self._known:
+            if len(self._known) >= _MEMORY:
+                self._known.clear()
+            self._known[sql] = self._learn(sql)
+        return self._known[sql]
+
+    def changed(self, sql: str) -> None:
+        """Forget what was learned when ``sql`` changes the schema."""
+        if _SCHEMA_CHANGE.match(sql):
+            self.forget()
+
+    def forget(self) -> None:
+        self._known.clear()
+        if self._mirror is not None:
+            self._mirror.close()
+            self._mirror = None
+
+    def _learn(self, sql: str) -> tuple[Converter | None, ...] | None:
+        view = _PARAMETER.sub(lambda m: "NULL" if m.group() == "?" else m.group(), sql)
+        view = view.strip().rstrip(";")
+        try:
+            columns = self._describe(view)
+        except sqlite3.Error:
+            self.forget()  # the schema may have changed elsewhere: look once more
+            try:
+                columns = self._describe(view)
+            except sqlite3.Error:
+                return None  # not SQLite's SQL (a libSQL function, say): values as stored
+        converters = tuple(_converter(declared) for declared in columns)
+        return converters if any(converters) else None
+
+    def _describe(self, query: str) -> list[str]:
+        mirror = self._load()
+        try:
+            mirror.execute(f"CREATE TEMP VIEW {_VIEW} AS {query}")
+            return [row[2] for row in mirror.execute(f"PRAGMA temp.table_info({_VIEW})")]
+        finally:
+            mirror.execute(f"DROP VIEW IF EXISTS temp.{_VIEW}")
+
+    def _load(self) -> sqlite3.Connection:
+        if self._mirror is None:
+            mirror = sqlite3.connect(":memory:", check_same_thread=False)
+            for statement in self._schema():
+                # libSQL's own syntax fails here; queries on it keep their stored values.
+                with suppress(sqlite3.Error):
+                    mirror.execute(statement)
+            self._mirror = mirror
+        return self._mirror
+
+
+def convert_rows(rows: list[Row], converters: tuple[Converter | None, ...]) -> list[Row]:
+    return [convert_row(row, converters) for row in rows]
+
+
+def convert_row(row: Row, converters: tuple[Converter | None, ...]) -> tuple[Any, ...]:
+    return tuple(
+        value if convert is None or value is None else _convert(value, convert)
+        for value, convert in zip(row, converters, strict=False)
+    )
