@@ -8,6 +8,7 @@ on the network. Failures back off exponentially and are recorded, never raised a
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ logger = logging.getLogger("syncops")
 COALESCE_SECONDS = 0.02
 # While writes keep coming, push at most this often: a burst becomes a few large pushes (each
 # costs a round of HTTP requests whatever its size); a lone write still goes after 20 ms,
-# a write right after a push waits up to this long.
+# a write right after a push waits up to this long. Pulls are not held up meanwhile.
 MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
 RECONCILE_AFTER_PUSH_SECONDS = 1.0  # a pull follows each push within this
@@ -61,12 +62,14 @@ class SyncScheduler:
         self._requests: dict[str, None] = {}  # ids of the requests whose writes wait, in order
         self._requests_lock = threading.Lock()
         self._last_push = float("-inf")  # time.monotonic() when the last push began
+        self._dirty_seen = math.inf  # time.monotonic() when the pending writes were first seen
         # When to look for a copy an interrupted recovery left unmerged (None: not again).
         self._finish_at: float | None = 0.0
         self._thread = threading.Thread(target=self._run, name="syncops-scheduler", daemon=True)
 
     def start(self) -> SyncScheduler:
         self._dirty.set()  # push at once: an earlier run may have left writes behind
+        self._dirty_seen = -math.inf
         self._thread.start()
         return self
 
@@ -184,11 +187,23 @@ class SyncScheduler:
     def _backoff(self) -> float:
         return min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** max(self._failures - 1, 0))
 
+    def _push_due(self) -> float:
+        """When the pending writes go (time.monotonic()): COALESCE_SECONDS after they were
+        first seen, and not sooner than MIN_PUSH_INTERVAL after the last push began. Writes
+        seen for the first time are announced (``pushing``)."""
+        if not self._dirty.is_set():
+            self._dirty_seen = math.inf
+            return math.inf
+        if self._dirty_seen == math.inf:
+            self._dirty_seen = time.monotonic()
+            self._tell(pushing)  # others expect these writes (a 404 waits for them)
+        return max(self._dirty_seen + COALESCE_SECONDS, self._last_push + MIN_PUSH_INTERVAL)
+
     def _run(self) -> None:
         next_pull = time.monotonic()
         while not self._stopping.is_set():
-            now = time.monotonic()
-            self._wake.wait(max(0.0, next_pull - now))
+            # Waiting for a push to gather its burst does not hold up a pull.
+            self._wake.wait(max(0.0, min(next_pull, self._push_due()) - time.monotonic()))
             self._wake.clear()
             if self._stopping.is_set():
                 break
@@ -199,11 +214,9 @@ class SyncScheduler:
                 self._finish_at = None
                 if unmerged_folders(self.replica.path):
                     self._recover("An interrupted recovery left its old copy unmerged.")
-            if self._dirty.is_set():
-                self._tell(pushing)
-                since = time.monotonic() - self._last_push
-                time.sleep(max(COALESCE_SECONDS, MIN_PUSH_INTERVAL - since))  # a burst gathers
+            if time.monotonic() >= self._push_due():
                 self._dirty.clear()
+                self._dirty_seen = math.inf
                 self._last_push = time.monotonic()
                 carried = self._carried()
                 if not self._attempt("push", self.replica.push, carried):

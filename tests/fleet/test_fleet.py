@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.fleet.fleet import Fleet, call, restart_command, running_fleet, titles_on
+from tests.fleet.fleet import Fleet, Process, call, restart_command, running_fleet, titles_on
 from tests.live.servers import ROOT
 from tests.sync.instances import wait_until
 
@@ -239,6 +239,14 @@ def test_a_push_makes_the_other_processes_pull_at_once(tmp_path):
             )
 
 
+def settled(process: Process) -> bool:
+    """Nothing waits to be pushed, and the process pulled after its last push (a push brings
+    a pull within RECONCILE_AFTER_PUSH_SECONDS; the first pull comes after the start)."""
+    checks = call("127.0.0.1", process.port, "GET", "/readyz")[1]["checks"]
+    pulled, pushed = checks["last_pull_at"], checks["last_push_at"]
+    return checks["pending_changes"] == 0 and pulled is not None and (pushed or "") <= pulled
+
+
 def test_a_404_is_answered_only_after_a_pull(tmp_path):
     """A client moved to another process asks there for what it has just made: neither Redis
     nor the timer (an hour) brings it in time, the 404's own pull does."""
@@ -250,18 +258,14 @@ def test_a_404_is_answered_only_after_a_pull(tmp_path):
             ("edited", ("PATCH", {"title": "Edited on the reader"}, "Edited on the reader")),
             ("read", ("GET", None, "read")),
         ):
+            # The reader's own pulls (at its start, after its own push) are over; the timer's
+            # is an hour away and no one tells it of the write that follows.
+            wait_until(lambda: settled(reader), timeout=15, what="the reader's own pulls")
             status, body = call(
                 "127.0.0.1", writer.port, "POST", path, token, {"key": key, "title": key}
             )
             assert status == 201, body
-            wait_until(
-                lambda: (
-                    call("127.0.0.1", writer.port, "GET", "/readyz")[1]["checks"]["pending_changes"]
-                    == 0
-                ),
-                timeout=15,
-                what=f"{key} on the remote",
-            )
+            wait_until(lambda: settled(writer), timeout=15, what=f"{key} on the remote")
             assert key not in titles_on(reader.port, token, fleet.space)  # not pulled yet
             method, payload, title = first_request
             status, body = call("127.0.0.1", reader.port, method, f"{path}/{key}", token, payload)

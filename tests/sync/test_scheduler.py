@@ -69,6 +69,26 @@ def test_a_lone_write_is_pushed_without_waiting_for_the_interval(
     assert replica.pushed_at[0] - written < 1.5
 
 
+def test_a_pull_does_not_wait_for_a_push_to_gather_its_burst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write right after a push waits up to MIN_PUSH_INTERVAL; another process's write,
+    which a pull brings, does not wait with it."""
+    monkeypatch.setattr(scheduler_module, "MIN_PUSH_INTERVAL", 2.0, raising=False)
+    replica, scheduler = started_scheduler(idle=0)
+    try:
+        scheduler.notify_write()  # goes about 2 s after the push at start
+        time.sleep(0.1)
+        asked = time.monotonic()
+        assert scheduler.fresh_pull(timeout=1.5)
+        pulled = time.monotonic() - asked
+        assert not replica.pushed_at  # the write still gathers company
+        assert replica.pushed.wait(5)
+    finally:
+        scheduler.stop(flush=False)
+    assert pulled < 0.5, pulled
+
+
 class HousekeptReplica(CountingReplica):
     def __init__(self) -> None:
         super().__init__()
