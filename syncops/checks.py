@@ -15,23 +15,16 @@ MINIMUM_ENGINE_VERSION = (3, 35)
 
 @register(Tags.database)
 def check_database_file(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The database directory exists and is writable, and the engine is new enough."""
+    """The database directory is (or can be made) writable, and the engine is new enough."""
     problems: list[CheckMessage] = []
     for alias in kwargs.get("databases") or []:
         connection = connections[alias]
         if connection.vendor != "sqlite" or connection.settings_dict["ENGINE"] != "syncops.backend":
             continue
         path = Path(str(connection.settings_dict["NAME"]))
-        directory = path.parent
-        if not directory.exists():
-            problems.append(
-                Warning(
-                    f"The database directory {directory} does not exist yet.",
-                    hint="It is created on first use; check THOUGHTSPACE_DB_PATH if this is wrong.",
-                    id="syncops.W001",
-                )
-            )
-        elif not os.access(directory, os.W_OK):
+        # The directory is made on first use: what matters is that it can be.
+        directory = next(folder for folder in path.absolute().parents if folder.exists())
+        if not os.access(directory, os.W_OK):
             problems.append(
                 Error(
                     f"The database directory {directory} is not writable.",

@@ -31,3 +31,16 @@ def test_seed_demo_is_idempotent(db):
     client = Client()
     login = {"username": "demo", "password": "demo-password"}
     assert client.post("/login/", login).status_code == 302  # logged in, sent on
+
+
+def test_seed_demo_admin_opens_the_admin_to_the_demo_user(db):
+    client = Client()
+    login = {"username": "demo", "password": "demo-password"}
+    call_command("seed_demo", stdout=StringIO())
+    client.post("/login/", login)
+    assert client.get("/admin/").status_code == 302  # not staff: sent to the admin's login
+    out = StringIO()
+    call_command("seed_demo", "--admin", stdout=out)
+    assert "demo may use the admin, at /admin/" in out.getvalue()
+    assert client.get("/admin/").status_code == 200
+    assert "Log in as demo / (unchanged)" in out.getvalue()

@@ -26,12 +26,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", default="demo-password")
+        parser.add_argument(
+            "--admin",
+            action="store_true",
+            help="make the demo user a staff superuser, for the admin (development only)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         user, created = User.objects.get_or_create(username=options["username"])
         if created:
             user.set_password(options["password"])
+        if options["admin"]:
+            user.is_staff = user.is_superuser = True
+        if created or options["admin"]:
             user.save()
         if Space.objects.filter(owner=user, title="Demo space").exists():
             self.stdout.write("The demo space exists already.")
@@ -56,3 +64,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Created the demo space with {len(DEMO_THOUGHTS)} thoughts.")
         password = options["password"] if created else "(unchanged)"
         self.stdout.write(f"Log in as {user.get_username()} / {password}")
+        if user.is_staff:
+            self.stdout.write(f"{user.get_username()} may use the admin, at /admin/")
