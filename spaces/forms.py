@@ -180,7 +180,11 @@ class LinkForm(forms.Form):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, required=False, help_text="What will use this token.")
+    name = forms.CharField(
+        max_length=100,
+        help_text="What will use this token.",
+        error_messages={"required": "Name the token after what will use it."},
+    )
     mode = forms.ChoiceField(
         choices=ApiToken.Mode.choices,
         initial=ApiToken.Mode.DIRECT,

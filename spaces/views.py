@@ -350,9 +350,11 @@ def link_delete(request: HtmxHttpRequest, space_id: str, link_id: str) -> HttpRe
 # --- API tokens --------------------------------------------------------------------------
 
 
-def _token_page(request: HttpRequest, form: TokenForm, new_token: str = "") -> HttpResponse:
+def _token_page(
+    request: HttpRequest, form: TokenForm, new_token: str = "", new_token_id: str = ""
+) -> HttpResponse:
     tokens = request.user.api_tokens.all()  # type: ignore[union-attr]
-    context = {"form": form, "tokens": tokens, "new_token": new_token}
+    context = {"form": form, "tokens": tokens, "new_token": new_token, "new_token_id": new_token_id}
     return render(request, "spaces/tokens.html", context)
 
 
@@ -369,12 +371,12 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
-            _token, raw = services.token_create(user=request.user, **form.cleaned_data)
+            token, raw = services.token_create(user=request.user, **form.cleaned_data)
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
             # Rendered, not redirected: the raw token exists only in this one response.
-            return _token_page(request, TokenForm(), new_token=raw)
+            return _token_page(request, TokenForm(), new_token=raw, new_token_id=str(token.pk))
     return _token_page(request, form)
 
 
@@ -386,7 +388,8 @@ def token_revoke(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
         services.token_revoke(token=token)
         if request.htmx:
             tokens = request.user.api_tokens.all()  # type: ignore[union-attr]
-            return render(request, "spaces/_token_table.html", {"tokens": tokens})
+            context = {"tokens": tokens, "revoked": token}  # its secret leaves the page too
+            return render(request, "spaces/_token_table.html", context)
         messages.success(request, f"Revoked the token {token.prefix}….")
         return redirect("token-list")
     return _confirm(

@@ -62,3 +62,19 @@ def test_another_users_token_is_404(stranger_client, owner):
 def test_the_page_lists_only_your_tokens(stranger_client, owner):
     services.token_create(user=owner, name="olivias-agent")
     assert b"olivias-agent" not in stranger_client.get(reverse("token-list")).content
+
+
+def test_a_token_without_a_name_is_refused_with_a_reason(owner_client, owner):
+    response = owner_client.post(reverse("token-create"), {"name": " ", "mode": "direct"})
+    assert "Name the token after what will use it." in response.content.decode()
+    assert not ApiToken.objects.filter(user=owner).exists()
+
+
+def test_revoking_the_new_token_takes_its_secret_off_the_page(owner_client, owner, htmx):
+    created = owner_client.post(reverse("token-create"), {"name": "agent", "mode": "direct"})
+    token = ApiToken.objects.get(user=owner)
+    assert f'id="new-token-{token.pk}"' in created.content.decode()
+    response = owner_client.post(reverse("token-revoke", args=[token.pk]), headers=htmx)
+    assert (
+        f'<div id="new-token-{token.pk}" hx-swap-oob="delete"></div>' in response.content.decode()
+    )
