@@ -89,8 +89,9 @@ class ThoughtForm(forms.Form):
 
     key = forms.CharField(
         max_length=80,
+        required=False,
         validators=[RegexValidator(KEY_PATTERN, KEY_HELP)],
-        help_text=KEY_HELP,
+        help_text="Its name in links and the API; made from the title when left empty.",
     )
     title = forms.CharField(max_length=TITLE_MAX)
     body = forms.CharField(

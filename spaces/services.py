@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
 
 from spaces.attribution import current_credit
 from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, ServiceError
@@ -65,6 +66,16 @@ def _key(value: Any) -> str:
     if not isinstance(value, str) or not KEY_RE.match(value):
         raise InvalidInput(f"Invalid key {value!r}: {KEY_HELP}", field="key")
     return value
+
+
+def derived_key(space: Space, title: str) -> str:
+    """A key for a thought that was given only a title: its words in ASCII ("Sync after
+    write" -> "sync-after-write"), made unique in the space with "-2", "-3"..."""
+    base = slugify(title)[:72].strip("-_") or "thought"
+    taken = set(space.thoughts.filter(key__startswith=base).values_list("key", flat=True))
+    if base not in taken:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
 
 
 def _metadata(value: Any) -> dict[str, Any]:
@@ -237,7 +248,7 @@ def thought_create(
     *,
     space: Space,
     actor: Any,
-    key: str,
+    key: str | None,
     title: str,
     body: str = "",
     kind: str = "note",
@@ -246,13 +257,14 @@ def thought_create(
     position: int = 0,
     thought_id: str | None = None,
 ) -> Thought:
-    """Add a thought; ``thought_id`` restores one under the id it had (links keep pointing
-    at it), and is otherwise new."""
+    """Add a thought; without a ``key`` one is made from the title. ``thought_id`` restores
+    a thought under the id it had (links keep pointing at it), and is otherwise new."""
+    title = _text(title, field="title", limit=TITLE_MAX, required=True)
     thought = Thought(
         id=thought_id or new_id(),
         space=space,
-        key=_key(key),
-        title=_text(title, field="title", limit=TITLE_MAX, required=True),
+        key=_key(key) if key else derived_key(space, title),
+        title=title,
         body=_text(body, field="body", limit=BODY_MAX),
         kind=_text(kind, field="kind", limit=KIND_MAX),
         metadata=_metadata(metadata if metadata is not None else {}),

@@ -75,3 +75,30 @@ def test_a_duplicate_key_is_an_error_beside_the_key(owner_client, space, thought
     assert response.status_code == 200
     assert "already exists" in response.context["form"].errors["key"][0]
     assert space.thoughts.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("titles", "keys"),
+    [
+        (["Sync after write", "Sync after write"], ["sync-after-write", "sync-after-write-2"]),
+        (["Über Straße!"], ["uber-strae"]),
+        (["日本語", "🙂"], ["thought", "thought-2"]),
+        (["a" * 200], ["a" * 72]),
+    ],
+)
+def test_a_title_is_enough_the_key_is_made_from_it(owner_client, space, titles, keys):
+    url = reverse("thought-create", args=[space.pk])
+    before = set(space.thoughts.values_list("key", flat=True))
+    for title in titles:
+        response = owner_client.post(url, {"title": title, "position": "0"})
+        assert response.status_code == 302
+    made = space.thoughts.exclude(key__in=before).order_by("created_at", "key")
+    assert [thought.key for thought in made] == keys
+
+
+def test_the_optional_fields_fold_under_more_until_one_has_an_error(owner_client, space):
+    url = reverse("thought-create", args=[space.pk])
+    page = owner_client.get(reverse("space-detail", args=[space.pk])).content.decode()
+    assert '<details class="more">' in page
+    response = owner_client.post(url, {"title": "x", "position": "0", "metadata": "[1]"})
+    assert '<details class="more" open>' in response.content.decode()
