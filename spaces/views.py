@@ -170,7 +170,7 @@ def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
     """What the space page and its partials show: the thought tree, links and blank forms."""
     thoughts = list(selectors.thought_list(space=space, with_parents=False))
     links = list(selectors.link_list(space=space))
-    keys = [t.key for t in thoughts]
+    choices = [(t.key, t.title) for t in thoughts]
     # selectors.space_get sets user_role on the space it returns.
     role = space.user_role  # type: ignore[attr-defined]
     context = {
@@ -180,8 +180,8 @@ def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
         "tree": thought_tree(thoughts, links, space_id=space.pk),
         "links": links,
         "can_link": role in ("owner", "editor") and len(thoughts) >= 2,
-        "create_form": ThoughtForm(parent_keys=keys),
-        "link_form": LinkForm(thought_keys=keys),
+        "create_form": ThoughtForm(parents=choices),
+        "link_form": LinkForm(thoughts=choices),
         "open_conflicts": selectors.open_conflict_count(space=space),
     }
     context.update(extra)
@@ -236,8 +236,8 @@ def space_live(request: HttpRequest, space_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def thought_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
-    keys = selectors.thought_list(space=space).values_list("key", flat=True)
-    form = ThoughtForm(_form_data(request), parent_keys=keys)
+    choices = selectors.thought_list(space=space).values_list("key", "title")
+    form = ThoughtForm(_form_data(request), parents=choices)
     if form.is_valid():
         try:
             thought = services.thought_create(space=space, actor=request.user, **form.cleaned_data)
@@ -256,11 +256,11 @@ def thought_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
 def thought_edit(request: HtmxHttpRequest, space_id: str, key: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
     thought = selectors.thought_get(space=space, key=key)
-    keys = selectors.thought_list(space=space).exclude(pk=thought.pk).values_list("key", flat=True)
+    choices = selectors.thought_list(space=space).exclude(pk=thought.pk).values_list("key", "title")
     form = ThoughtForm(
         _form_data(request),
         initial=thought_initial(thought),
-        parent_keys=keys,
+        parents=choices,
         editing=True,
         auto_id=f"id_{thought.pk}_%s",  # several thoughts may be open for editing at once
     )
@@ -313,8 +313,8 @@ def thought_delete(request: HtmxHttpRequest, space_id: str, key: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def link_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
-    keys = selectors.thought_list(space=space).values_list("key", flat=True)
-    form = LinkForm(_form_data(request), thought_keys=keys)
+    choices = selectors.thought_list(space=space).values_list("key", "title")
+    form = LinkForm(_form_data(request), thoughts=choices)
     if form.is_valid():
         try:
             link = services.link_create(space=space, actor=request.user, **form.cleaned_data)

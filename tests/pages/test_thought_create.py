@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from spaces import services
 from spaces.models import Thought
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,10 @@ def test_the_optional_fields_fold_under_more_until_one_has_an_error(owner_client
     assert '<details class="more">' in page
     response = owner_client.post(url, {"title": "x", "position": "0", "metadata": "[1]"})
     assert '<details class="more" open>' in response.content.decode()
+
+
+def test_thought_menus_show_titles(owner_client, owner, space, thought, other_thought):
+    services.thought_create(space=space, actor=owner, key="water-daily", title="Water daily")
+    page = owner_client.get(reverse("space-detail", args=[space.pk])).content.decode()
+    assert '<option value="seeds">Buy seeds · seeds</option>' in page  # parent, from, to
+    assert page.count('<option value="water-daily">Water daily</option>') == 3
