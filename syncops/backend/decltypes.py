@@ -27,7 +27,7 @@ Converter = Callable[[Any], Any]
 
 # The converters Django's sqlite3 backend registers, by the declared type's first word.
 CONVERTERS: dict[str, Converter] = {
-    "bool": lambda value: str(value) == "1",
+    "bool": lambda text: text == "1",
     "date": parse_date,
     "time": parse_time,
     "datetime": parse_datetime,
@@ -62,7 +62,7 @@ def _convert(value: Any, convert: Converter) -> Any:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return value
     try:
-        converted = convert(value if convert is CONVERTERS["bool"] else str(value))
+        converted = convert(str(value))  # as stock's converters, which read the value's text
     except ValueError:  # a date's shape, not a date: keep what is stored
         return value
     return value if converted is None else converted
