@@ -4,6 +4,7 @@ the agents' sessions and proposals."""
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,17 @@ from spaces.ids import new_id
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$"
 KEY_RE = re.compile(KEY_PATTERN)
 KEY_HELP = "1-80 characters: letters, digits, '-', '_' or '.', starting with a letter or digit."
+
+
+def numbered_key(base: str, taken: Container[str]) -> str:
+    """``base``, or the first of ``base-2``, ``base-3``... that is not ``taken`` (at most 80
+    characters: ``base`` is cut to make room for the number)."""
+    key, number = base, 1
+    while key in taken:
+        number += 1
+        key = f"{base[: 80 - len(str(number)) - 1]}-{number}"
+    return key
+
 
 TITLE_MAX = 200
 AGENT_SESSION_IDLE_TIMEOUT = timedelta(minutes=30)

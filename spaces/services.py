@@ -38,6 +38,7 @@ from spaces.models import (
     Role,
     Space,
     Thought,
+    numbered_key,
 )
 
 logger = logging.getLogger("spaces")
@@ -73,9 +74,7 @@ def derived_key(space: Space, title: str) -> str:
     write" -> "sync-after-write"), made unique in the space with "-2", "-3"..."""
     base = slugify(title)[:72].strip("-_") or "thought"
     taken = set(space.thoughts.filter(key__startswith=base).values_list("key", flat=True))
-    if base not in taken:
-        return base
-    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
+    return numbered_key(base, taken)
 
 
 def _metadata(value: Any) -> dict[str, Any]:

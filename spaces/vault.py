@@ -32,7 +32,7 @@ import yaml
 
 from spaces import archive
 from spaces.archive import ArchiveError, LinkRecord, ThoughtRecord
-from spaces.models import BODY_MAX, KEY_RE, TITLE_MAX, Space, Thought
+from spaces.models import BODY_MAX, KEY_RE, TITLE_MAX, Space, Thought, numbered_key
 
 FORMAT = "thoughtspace-markdown"
 SCHEMA = 1
@@ -565,10 +565,7 @@ def _choose_keys(thoughts: list[_Thought]) -> None:
             continue
         name = posixpath.basename(thought.path)
         base = thought.wanted_key or _slug(name if thought.is_folder else name[:-3])
-        key, number = base, 1
-        while key in taken:
-            number += 1
-            key = f"{base[: 80 - len(str(number)) - 1]}-{number}"
+        key = numbered_key(base, taken)
         thought.record.key = key
         taken.add(key)
 
