@@ -29,7 +29,7 @@ from syncops.runtime import ensure_started
 from . import database as Database
 from .client import DatabaseClient
 from .creation import DatabaseCreation
-from .decltypes import DeclaredTypes, convert_row, convert_rows, stored_values
+from .decltypes import DeclaredTypes, convert_row, convert_rows, declared_types, stored_values
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
@@ -77,9 +77,13 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
         self.holds_write_lock = False
         self.writer_in_doubt = False  # a statement failed so that the writer may be stuck
         self.reader: Any = None  # the read connection, while a write runs on the replica's
-        self.declared_types = DeclaredTypes(self._schema_statements)
 
-    def _schema_statements(self) -> list[str]:
+    @property
+    def declared_types(self) -> DeclaredTypes:
+        """The declared types of raw queries' columns, shared by the process's connections."""
+        return declared_types(str(self.settings_dict["NAME"]))
+
+    def schema_statements(self) -> list[str]:
         """The CREATE statements of the database's tables, then of its views."""
         with stored_values():
             cursor = CursorWrapper(self).execute(
@@ -134,7 +138,6 @@ class DatabaseWrapper(sqlite_base.DatabaseWrapper):
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        self.declared_types.forget()  # a recovery may have put another file in place
         replica = self.replica
         with Database.translated_errors():
             conn = replica.connect()
@@ -523,7 +526,7 @@ class CursorWrapper:
         declared = self.wrapper.declared_types
         declared.changed(sql)
         if self.cursor.description:
-            self._converters = declared.converters(sql)
+            self._converters = declared.converters(sql, self.wrapper.schema_statements)
         return self
 
     def executemany(self, query: str, param_list: Any) -> CursorWrapper:

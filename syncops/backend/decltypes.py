@@ -5,7 +5,8 @@ with the converters Django registers). libSQL's and Turso's drivers report no de
 (``cursor.description`` holds names only), so the backend asks SQLite itself: the query
 becomes a view in an in-memory copy of the schema, made with the stdlib's sqlite3, and
 ``PRAGMA table_info`` of that view names each column's declared type. That is learned once
-per statement text and forgotten whenever this connection changes the schema.
+per statement text, for every connection of the process, and forgotten whenever one of them
+changes the schema.
 
 The ORM converts values by field, and the sync layer compares and copies values as stored:
 both skip all of this (``stored_values``).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -69,24 +71,32 @@ def _convert(value: Any, convert: Converter) -> Any:
 
 
 class DeclaredTypes:
-    """What each result column of a raw query declares, for one database connection.
+    """What each result column of a raw query declares, for one database: learned once per
+    statement text in the process, whichever connection runs it, and forgotten when any of
+    them changes the schema."""
 
-    ``schema`` returns the CREATE statements of the real database's tables and views."""
-
-    def __init__(self, schema: Callable[[], list[str]]) -> None:
-        self._schema = schema
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # one thread learns at a time (one mirror, one view)
         self._mirror: sqlite3.Connection | None = None
         self._known: dict[str, tuple[Converter | None, ...] | None] = {}
 
-    def converters(self, sql: str) -> tuple[Converter | None, ...] | None:
-        """The converter of each result column of ``sql``, or None when nothing converts."""
+    def converters(
+        self, sql: str, schema: Callable[[], list[str]]
+    ) -> tuple[Converter | None, ...] | None:
+        """The converter of each result column of ``sql``, or None when nothing converts.
+        ``schema`` returns the CREATE statements of the database's tables and views."""
         if _stored.get() or not _QUERY.match(sql):
             return None
-        if sql not in self._known:
-            if len(self._known) >= _MEMORY:
-                self._known.clear()
-            self._known[sql] = self._learn(sql)
-        return self._known[sql]
+        try:
+            return self._known[sql]
+        except KeyError:
+            pass
+        with self._lock:
+            if sql not in self._known:
+                if len(self._known) >= _MEMORY:
+                    self._known.clear()
+                self._known[sql] = self._learn(sql, schema)
+            return self._known[sql]
 
     def changed(self, sql: str) -> None:
         """Forget what was learned when ``sql`` changes the schema."""
@@ -94,42 +104,52 @@ class DeclaredTypes:
             self.forget()
 
     def forget(self) -> None:
-        self._known.clear()
+        with self._lock:
+            self._known.clear()
+            self._drop_mirror()
+
+    def _drop_mirror(self) -> None:
         if self._mirror is not None:
             self._mirror.close()
             self._mirror = None
 
-    def _learn(self, sql: str) -> tuple[Converter | None, ...] | None:
+    def _learn(
+        self, sql: str, schema: Callable[[], list[str]]
+    ) -> tuple[Converter | None, ...] | None:
         view = _PARAMETER.sub(lambda m: "NULL" if m.group() == "?" else m.group(), sql)
         view = view.strip().rstrip(";")
         try:
-            columns = self._describe(view)
+            columns = self._describe(view, schema)
         except sqlite3.Error:
-            self.forget()  # the schema may have changed elsewhere: look once more
+            self._drop_mirror()  # the schema may have changed elsewhere: look once more
             try:
-                columns = self._describe(view)
+                columns = self._describe(view, schema)
             except sqlite3.Error:
                 return None  # not SQLite's SQL (a libSQL function, say): values as stored
         converters = tuple(_converter(declared) for declared in columns)
         return converters if any(converters) else None
 
-    def _describe(self, query: str) -> list[str]:
-        mirror = self._load()
-        try:
-            mirror.execute(f"CREATE TEMP VIEW {_VIEW} AS {query}")
-            return [row[2] for row in mirror.execute(f"PRAGMA temp.table_info({_VIEW})")]
-        finally:
-            mirror.execute(f"DROP VIEW IF EXISTS temp.{_VIEW}")
-
-    def _load(self) -> sqlite3.Connection:
+    def _describe(self, query: str, schema: Callable[[], list[str]]) -> list[str]:
         if self._mirror is None:
-            mirror = sqlite3.connect(":memory:", check_same_thread=False)
-            for statement in self._schema():
+            self._mirror = sqlite3.connect(":memory:", check_same_thread=False)
+            for statement in schema():
                 # libSQL's own syntax fails here; queries on it keep their stored values.
                 with suppress(sqlite3.Error):
-                    mirror.execute(statement)
-            self._mirror = mirror
-        return self._mirror
+                    self._mirror.execute(statement)
+        try:
+            self._mirror.execute(f"CREATE TEMP VIEW {_VIEW} AS {query}")
+            return [row[2] for row in self._mirror.execute(f"PRAGMA temp.table_info({_VIEW})")]
+        finally:
+            self._mirror.execute(f"DROP VIEW IF EXISTS temp.{_VIEW}")
+
+
+_BY_DATABASE: dict[str, DeclaredTypes] = {}
+
+
+def declared_types(database: str) -> DeclaredTypes:
+    """The one ``DeclaredTypes`` of the database at ``database`` (its NAME) in this process."""
+    found = _BY_DATABASE.get(database)
+    return found if found is not None else _BY_DATABASE.setdefault(database, DeclaredTypes())
 
 
 def convert_rows(rows: list[Row], converters: tuple[Converter | None, ...]) -> list[Row]:
