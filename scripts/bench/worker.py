@@ -42,8 +42,10 @@ def demo_user() -> Any:
     return user
 
 
-def seed_space(*, owner: Any, title: str, thoughts: int, links_every: int = 10) -> Any:
-    """A space of ``thoughts`` thoughts (a tree, ten children each) with one link per
+def seed_space(
+    *, owner: Any, title: str, thoughts: int, links_every: int = 10, width: int = 10
+) -> Any:
+    """A space of ``thoughts`` thoughts (a tree, ``width`` children each) with one link per
     ``links_every`` thoughts and a history entry per thought, written in bulk."""
     from django.db import transaction
 
@@ -53,7 +55,7 @@ def seed_space(*, owner: Any, title: str, thoughts: int, links_every: int = 10) 
     space = services.space_create(owner=owner, title=title)
     rows: list[Thought] = []
     for index in range(thoughts):
-        parent = rows[(index - 1) // 10] if index else None
+        parent = rows[(index - 1) // width] if index else None
         rows.append(
             Thought(
                 space=space,
@@ -61,7 +63,7 @@ def seed_space(*, owner: Any, title: str, thoughts: int, links_every: int = 10) 
                 title=f"Thought number {index}",
                 body="Some words about this thought. " * 4,
                 parent=parent,
-                position=index % 10,
+                position=index % width,
             )
         )
     links = [
