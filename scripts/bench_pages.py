@@ -223,7 +223,8 @@ def main() -> int:
             ),
         )
     print()
-    print(table([[c, m, "pass" if ok else "MISS"] for c, ok, m in checks], ["target", "measured", "result"]))
+    verdicts = [[c, m, "pass" if ok else "MISS"] for c, ok, m in checks]
+    print(table(verdicts, ["target", "measured", "result"]))
     if args.plot:
         plot(results, sizes, args.plot)
         print(f"plot: {args.plot}")

@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from spaces.errors import ServiceError
@@ -61,37 +61,41 @@ class ShareForm(forms.Form):
         return self.cleaned_data["role"] or None
 
 
-def thought_choices(thoughts: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Options that show a thought's title, and its key where the title does not say it."""
-    return [(key, title if _says(title, key) else f"{title} · {key}") for key, title in thoughts]
+class ThoughtPicker(forms.TextInput):
+    """A thought's key, typed or picked: as the person types, htmx asks the space's
+    thought-options for the thoughts whose title or key matches and fills the input's
+    datalist with them (the title shown, the key put in). A space of any size costs one small
+    request per pause in typing, not an ``<option>`` per thought in every form."""
 
-
-def _says(title: str, key: str) -> bool:
-    # Not slugify(): ~10 µs a title, and a space page has three selects of every thought.
-    return title.lower().replace(" ", "-") == key
-
-
-class KeySelect(forms.Select):
-    """A select of thought keys that renders its options in Python: Django's Select renders
-    each option through a template, which cost ~25 ms per thousand options, and the space page
-    has three selects of every key (parent, link source and target)."""
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+        self.options_url = ""
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "\n",
-            '  <option value="{}"{}>{}</option>',
-            (
-                (key, " selected" if str(key) in chosen else "", label)
-                for key, label in self.choices
-            ),
-        )
-        final_attrs = self.build_attrs(self.attrs, attrs)
+        final = self.build_attrs(self.attrs, attrs)
+        list_id = f"{final.get('id') or name}-options"
+        final["list"] = list_id
+        if self.options_url:  # the options are the thoughts that match what is typed
+            final["hx-get"] = self.options_url
+            final["hx-trigger"] = "focus once, input changed delay:150ms"
+            final["hx-target"] = f"#{list_id}"
+            final["hx-sync"] = "this:replace"
+        value = self.format_value(value)
+        if value is not None:
+            final["value"] = value
         return format_html(
-            '<select name="{}"{}>\n{}\n</select>', name, flatatt(final_attrs), options
+            '<input type="text" name="{}"{}><datalist id="{}"></datalist>',
+            name,
+            flatatt(final),
+            list_id,
         )
+
+
+def _pickers(form: forms.Form, names: Iterable[str], options_url: str) -> None:
+    for name in names:
+        cast(ThoughtPicker, form.fields[name].widget).options_url = options_url
 
 
 class ThoughtForm(forms.Form):
@@ -108,7 +112,12 @@ class ThoughtForm(forms.Form):
         max_length=BODY_MAX, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     kind = forms.CharField(max_length=KIND_MAX, required=False, initial="note")
-    parent = forms.ChoiceField(required=False, label="Parent", widget=KeySelect)
+    parent = forms.CharField(
+        required=False,
+        max_length=80,
+        label="Parent",
+        widget=ThoughtPicker(attrs={"placeholder": "Top level; type to find a thought"}),
+    )
     position = forms.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, initial=0)
     metadata = forms.CharField(
         required=False,
@@ -121,14 +130,13 @@ class ThoughtForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        parents: Iterable[tuple[str, str]] = (),
+        options_url: str = "",
         editing: bool = False,
         **kwargs: Any,
     ) -> None:
-        """``parents``: the (key, title) of each thought that may be the parent."""
+        """``options_url``: where the parent's picker finds thoughts (thought-options)."""
         super().__init__(*args, **kwargs)
-        parent = cast(forms.ChoiceField, self.fields["parent"])
-        parent.choices = [("", "— none (top level) —"), *thought_choices(parents)]
+        _pickers(self, ["parent"], options_url)
         if editing:
             del self.fields["key"]
         else:
@@ -153,7 +161,7 @@ class ThoughtForm(forms.Form):
         return value
 
     def clean_parent(self) -> str | None:
-        return self.cleaned_data["parent"] or None
+        return self.cleaned_data["parent"].strip() or None
 
     def changes(self) -> dict[str, Any]:
         """The cleaned values as a thought_update ``changes`` mapping."""
@@ -175,18 +183,14 @@ def thought_initial(thought: Any) -> dict[str, Any]:
 
 
 class LinkForm(forms.Form):
-    source = forms.ChoiceField(label="From", widget=KeySelect)
-    target = forms.ChoiceField(label="To", widget=KeySelect)
+    source = forms.CharField(max_length=80, label="From", widget=ThoughtPicker)
+    target = forms.CharField(max_length=80, label="To", widget=ThoughtPicker)
     label = forms.CharField(max_length=LABEL_MAX, required=False)
 
-    def __init__(self, *args: Any, thoughts: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
-        """``thoughts``: the (key, title) of each thought of the space."""
+    def __init__(self, *args: Any, options_url: str = "", **kwargs: Any) -> None:
+        """``options_url``: where the pickers find thoughts (thought-options)."""
         super().__init__(*args, **kwargs)
-        choices = thought_choices(thoughts)
-        if len(choices) > 1 and not self.is_bound:
-            self.fields["target"].initial = choices[1][0]
-        cast(forms.ChoiceField, self.fields["source"]).choices = choices
-        cast(forms.ChoiceField, self.fields["target"]).choices = choices
+        _pickers(self, ["source", "target"], options_url)
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

@@ -125,7 +125,13 @@ class Thought(models.Model):
 
     class Meta:
         ordering = ["position", "key"]
-        indexes = [models.Index(fields=["space", "position", "key"], name="thought_space_order")]
+        indexes = [
+            models.Index(fields=["space", "position", "key"], name="thought_space_order"),
+            # A space page lists a subtree at a time: the top level (parent NULL) or one
+            # thought's children, in page order. It starts with the parent so that it never
+            # competes with thought_space_order for a whole space (see SPACE_ORDER_NOTE).
+            models.Index(fields=["parent", "space", "position", "key"], name="thought_children"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["space", "key"], name="thought_unique_key_per_space")
         ]

@@ -1,4 +1,5 @@
-"""Shapes the pages display: a space's thoughts as a tree with their links, history diffs.
+"""Shapes the pages display: a thought with its links and fold (spaces.outline lists them),
+history diffs, conflicts side by side.
 
 Templates only loop over these; every decision about structure is made here.
 """
@@ -6,7 +7,6 @@ Templates only loop over these; every decision about structure is made here.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,13 @@ class ThoughtNode:
     edit_url: str = ""
     delete_url: str = ""
     detail_url: str = ""
+    children_url: str = ""
+    child_count: int = 0  # children in the space, listed in ``children`` or not
+    expanded: bool = False  # ``children`` holds its first children
+
+    @property
+    def more_children(self) -> int:
+        return self.child_count - len(self.children) if self.expanded else 0
 
     @property
     def metadata_json(self) -> str:
@@ -37,43 +44,6 @@ def key_url(name: str, space_id: str) -> Callable[[str], str]:
     marker = "0key0"
     head, tail = reverse(name, args=[space_id, marker]).split(marker)
     return lambda key: f"{head}{key}{tail}"
-
-
-def thought_tree(
-    thoughts: Iterable[Thought], links: Iterable[Link], *, space_id: str
-) -> list[ThoughtNode]:
-    """Top-level thoughts with their descendants, in the order given (position, then key)."""
-    edit_url, delete_url = key_url("thought-edit", space_id), key_url("thought-delete", space_id)
-    detail_url = key_url("thought-detail", space_id)
-    nodes = {
-        t.pk: ThoughtNode(
-            t,
-            edit_url=edit_url(t.key),
-            delete_url=delete_url(t.key),
-            detail_url=detail_url(t.key),
-        )
-        for t in thoughts
-    }
-    for link in links:
-        if link.source_id in nodes:
-            nodes[link.source_id].outgoing.append(link)
-        if link.target_id in nodes:
-            nodes[link.target_id].incoming.append(link)
-    children: dict[str | None, list[ThoughtNode]] = defaultdict(list)
-    for node in nodes.values():
-        parent_id = node.thought.parent_id
-        children[parent_id if parent_id in nodes else None].append(node)
-    roots = children[None]
-    reached: set[str] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        reached.add(node.thought.pk)
-        node.children = children.get(node.thought.pk, [])
-        stack.extend(node.children)
-    # A parent cycle (which the services refuse) would hide thoughts: show them at top level.
-    roots.extend(node for pk, node in nodes.items() if pk not in reached)
-    return roots
 
 
 HIDDEN_FIELDS = ("id", "version")
@@ -124,46 +94,6 @@ def field_changes(before: dict | None, after: dict | None) -> list[FieldChange]:
 def history_rows(entries: Iterable[HistoryEntry]) -> list[HistoryRow]:
     """Each entry with the fields it changed (or, for a create or delete, the fields it had)."""
     return [HistoryRow(entry, field_changes(entry.before, entry.after)) for entry in entries]
-
-
-def graph_data(space_id: str, thoughts: Iterable[Thought], links: Iterable[Link]) -> dict:
-    """The space as a graph for static/js/graph.js: thoughts as nodes (by key), links and
-    parent → child as edges. Sent as JSON: never markup."""
-    thoughts = list(thoughts)
-    keys = {t.pk: t.key for t in thoughts}
-    nodes = [
-        {
-            "id": t.key,
-            "title": t.title,
-            "kind": t.kind,
-            "version": t.version,
-            "url": reverse("thought-detail", args=[space_id, t.key]),
-        }
-        for t in thoughts
-    ]
-    edges = [
-        {
-            "id": f"parent:{t.key}",
-            "source": keys[t.parent_id],
-            "target": t.key,
-            "kind": "parent",
-            "label": "",
-        }
-        for t in thoughts
-        if t.parent_id in keys
-    ]
-    edges += [
-        {
-            "id": f"link:{link.pk}",
-            "source": keys[link.source_id],
-            "target": keys[link.target_id],
-            "kind": "link",
-            "label": link.label,
-        }
-        for link in links
-        if link.source_id in keys and link.target_id in keys
-    ]
-    return {"nodes": nodes, "edges": edges}
 
 
 @dataclass

@@ -529,9 +529,9 @@ def thought_delete(*, thought: Thought, actor: Any, expected_version: int | None
 def link_create(*, space: Space, actor: Any, source: str, target: str, label: str = "") -> Link:
     label = _text(label, field="label", limit=LABEL_MAX)
     ends = {t.key: t for t in space.thoughts.filter(key__in=[_key(source), _key(target)])}
-    for key in (source, target):
+    for field, key in (("source", source), ("target", target)):
         if key not in ends:
-            raise InvalidInput(f"{key!r} is not a thought of this space.")
+            raise InvalidInput(f"{key!r} is not a thought of this space.", field=field)
     if source == target:
         raise InvalidInput("A link needs two different thoughts.")
     link = Link(space=space, source=ends[source], target=ends[target], label=label)

@@ -50,6 +50,12 @@ urlpatterns = [
     path("spaces/<str:space_id>/graph.json", views_explore.space_graph, name="space-graph"),
     path("spaces/<str:space_id>/search/", views_explore.space_search, name="space-search"),
     path("spaces/<str:space_id>/thoughts/new/", views.thought_create, name="thought-create"),
+    path("spaces/<str:space_id>/thought-options/", views.thought_options, name="thought-options"),
+    path(
+        "spaces/<str:space_id>/thoughts/<str:key>/children/",
+        views.thought_children,
+        name="thought-children",
+    ),
     path(
         "spaces/<str:space_id>/thoughts/<str:key>/",
         views_explore.thought_detail,

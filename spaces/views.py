@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,10 +32,12 @@ from spaces.forms import (
     add_service_error,
     thought_initial,
 )
-from spaces.models import Space, Thought
-from spaces.presentation import graph_data, history_rows, thought_tree
+from spaces.models import TITLE_MAX, Space, Thought
+from spaces.outline import OutlineState, outline, recent, subtree
+from spaces.presentation import history_rows
 
 HISTORY_PAGE_SIZE = 50
+PICKER_PARAMS = ("q", "parent", "source", "target")  # a picker sends its own field
 View = Callable[..., HttpResponse]
 
 
@@ -166,26 +169,41 @@ def space_history(request: HttpRequest, space_id: str) -> HttpResponse:
 # --- the space page and its thoughts -----------------------------------------------------
 
 
-def _space_context(space: Space, **extra: Any) -> dict[str, Any]:
-    """What the space page and its partials show: the thought tree, links and blank forms."""
-    thoughts = list(selectors.thought_list(space=space, with_parents=False))
-    links = list(selectors.link_list(space=space))
-    choices = [(t.key, t.title) for t in thoughts]
+LINKS_SHOWN = 10  # the links panel lists the newest; each thought lists its own
+
+
+def _options_url(space: Space) -> str:
+    return reverse("thought-options", args=[space.pk])
+
+
+def _space_context(space: Space, state: OutlineState | None = None, **extra: Any) -> dict[str, Any]:
+    """What the space page and its partials show: the part of the thought tree ``state``
+    opens (spaces.outline), the newest links, the recent thoughts and blank forms."""
+    tree = outline(space, state)
+    links = list(selectors.link_list(space=space).order_by("-created_at", "-id")[:LINKS_SHOWN])
     # selectors.space_get sets user_role on the space it returns.
     role = space.user_role  # type: ignore[attr-defined]
+    options_url = _options_url(space)
     context = {
         "space": space,
         "can_edit": role in ("owner", "editor"),
         "is_owner": role == "owner",
-        "tree": thought_tree(thoughts, links, space_id=space.pk),
+        "outline": tree,
+        "tree": tree.roots,
         "links": links,
-        "can_link": role in ("owner", "editor") and len(thoughts) >= 2,
-        "create_form": ThoughtForm(parents=choices),
-        "link_form": LinkForm(thoughts=choices),
+        "recent": recent(space),
+        "can_link": role in ("owner", "editor") and tree.thoughts >= 2,
+        "create_form": ThoughtForm(options_url=options_url),
+        "link_form": LinkForm(options_url=options_url),
         "open_conflicts": selectors.open_conflict_count(space=space),
     }
     context.update(extra)
     return context
+
+
+def _outline_state(request: HttpRequest) -> OutlineState:
+    """What the page asking has open (static/js/live.js sends it with every request)."""
+    return OutlineState.from_params(request.POST if request.method == "POST" else request.GET)
 
 
 def _space_changed(
@@ -195,7 +213,9 @@ def _space_changed(
     if not request.htmx:
         url = reverse("space-detail", args=[space.pk])
         return redirect(f"{url}#thought-{anchor}" if anchor else url)
-    context = _space_context(space, oob=True, reset_create_form=reset_create_form)
+    context = _space_context(
+        space, _outline_state(request), oob=True, reset_create_form=reset_create_form
+    )
     response = render(request, "spaces/_space_changed.html", context)
     return reswap(retarget(response, "#thoughts"), "innerHTML")
 
@@ -214,11 +234,10 @@ def _thought_form_page(
 @domain_errors
 def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id)
-    context = _space_context(space)
+    context = _space_context(space, _outline_state(request))
     if request.htmx:
         return render(request, "spaces/_thoughts.html", context)
     context["pending_proposals"] = selectors.pending_proposal_count(space=space)
-    context["graph"] = graph_data(space.pk, selectors.thought_list(space=space), context["links"])
     return render(request, "spaces/space_detail.html", context)
 
 
@@ -226,9 +245,49 @@ def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
 @domain_errors
 @never_cache
 def space_live(request: HttpRequest, space_id: str) -> HttpResponse:
-    """The thought tree and the links panel, fetched by static/js/live.js after a live event."""
+    """The thought tree as the page has it open, the links panel and the recent thoughts,
+    fetched by static/js/live.js after a live event."""
     space = selectors.space_get(user=request.user, space_id=space_id)
-    return render(request, "spaces/_space_changed.html", _space_context(space, oob=True))
+    context = _space_context(space, _outline_state(request), oob=True)
+    return render(request, "spaces/_space_changed.html", context)
+
+
+@login_required
+@domain_errors
+def thought_children(request: HtmxHttpRequest, space_id: str, key: str) -> HttpResponse:
+    """A folded subtree opened: the thought's first children, each folded in turn."""
+    space = selectors.space_get(user=request.user, space_id=space_id)
+    thought = selectors.thought_get(space=space, key=key)
+    if not request.htmx:
+        return redirect("thought-detail", space_id=space.pk, key=thought.key)
+    role = space.user_role  # type: ignore[attr-defined]
+    context = {
+        "space": space,
+        "node": subtree(space, thought, _outline_state(request)),
+        "can_edit": role in ("owner", "editor"),
+    }
+    return render(request, "spaces/_subtree.html", context)
+
+
+OPTIONS_SHOWN = 20
+
+
+@login_required
+@domain_errors
+def thought_options(request: HttpRequest, space_id: str) -> HttpResponse:
+    """The ``<option>``s of a thought picker (spaces.forms.ThoughtPicker): the thoughts whose
+    title or key holds what was typed, or the recently changed ones before anything is."""
+    space = selectors.space_get(user=request.user, space_id=space_id)
+    typed = next((request.GET[name] for name in PICKER_PARAMS if request.GET.get(name)), "")
+    typed = typed.strip()[:TITLE_MAX]
+    if typed:
+        found = selectors.thought_list(space=space, with_parents=False).filter(
+            Q(title__icontains=typed) | Q(key__icontains=typed)
+        )
+        thoughts = list(found[:OPTIONS_SHOWN])
+    else:
+        thoughts = recent(space, OPTIONS_SHOWN)
+    return render(request, "spaces/_thought_options.html", {"thoughts": thoughts})
 
 
 @login_required
@@ -236,8 +295,7 @@ def space_live(request: HttpRequest, space_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def thought_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
-    choices = selectors.thought_list(space=space).values_list("key", "title")
-    form = ThoughtForm(_form_data(request), parents=choices)
+    form = ThoughtForm(_form_data(request), options_url=_options_url(space))
     if form.is_valid():
         try:
             thought = services.thought_create(space=space, actor=request.user, **form.cleaned_data)
@@ -256,11 +314,10 @@ def thought_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
 def thought_edit(request: HtmxHttpRequest, space_id: str, key: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
     thought = selectors.thought_get(space=space, key=key)
-    choices = selectors.thought_list(space=space).exclude(pk=thought.pk).values_list("key", "title")
     form = ThoughtForm(
         _form_data(request),
         initial=thought_initial(thought),
-        parents=choices,
+        options_url=_options_url(space),
         editing=True,
         auto_id=f"id_{thought.pk}_%s",  # several thoughts may be open for editing at once
     )
@@ -313,8 +370,7 @@ def thought_delete(request: HtmxHttpRequest, space_id: str, key: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def link_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
-    choices = selectors.thought_list(space=space).values_list("key", "title")
-    form = LinkForm(_form_data(request), thoughts=choices)
+    form = LinkForm(_form_data(request), options_url=_options_url(space))
     if form.is_valid():
         try:
             link = services.link_create(space=space, actor=request.user, **form.cleaned_data)

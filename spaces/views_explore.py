@@ -9,7 +9,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from spaces import search, selectors
-from spaces.presentation import conflict_cards, graph_data
+from spaces.graph import graph_view
+from spaces.presentation import conflict_cards
 from spaces.views import HtmxHttpRequest, domain_errors
 
 
@@ -17,12 +18,12 @@ from spaces.views import HtmxHttpRequest, domain_errors
 @domain_errors
 @never_cache
 def space_graph(request: HttpRequest, space_id: str) -> HttpResponse:
-    """The graph of the space as JSON, fetched by static/js/graph.js after a live event."""
+    """One view of the space's graph as JSON (spaces.graph): the top levels, or with
+    ``?focus=<key>`` the neighbourhood of that thought. Fetched by static/js/graph.js."""
     space = selectors.space_get(user=request.user, space_id=space_id)
-    data = graph_data(
-        space.pk, selectors.thought_list(space=space), selectors.link_list(space=space)
-    )
-    return JsonResponse(data)
+    key = request.GET.get("focus", "")
+    focus = selectors.thought_get(space=space, key=key) if key else None
+    return JsonResponse(graph_view(space, focus))
 
 
 @login_required

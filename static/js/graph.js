@@ -1,22 +1,25 @@
 /* ThoughtSpace graph view of a space (Cytoscape.js, vendored in static/vendor/cytoscape/).
  *
- * Thoughts are nodes, links solid arrows, parent → child dashed arrows. The first drawing
- * comes from the page (the json_script #graph-data); after each live event relayed by
- * static/js/live.js ("thoughtspace:event") and each reconnect ("thoughtspace:live") it
- * refetches the graph's JSON (data-graph-url) and applies the difference: new nodes start
- * beside a neighbour and the layout runs again only when the shape changed. Drag to pan,
- * scroll to zoom, click a thought to open its page.
+ * Thoughts are nodes, links solid arrows, parent → child dashed arrows. The server chooses what
+ * one view shows and where each node stands (spaces/graph.py): the top levels of the space, or
+ * with ?focus=<key> the neighbourhood of one thought, never more than a few hundred nodes, with
+ * positions that are the same on every load and that a new thought does not disturb. This
+ * script fetches the view (data-graph-url), draws it as given ("preset" layout), refetches it
+ * after each live event relayed by static/js/live.js ("thoughtspace:event") and each reconnect
+ * ("thoughtspace:live"), and applies the difference. Drag to pan, scroll to zoom, click a
+ * thought to open its page, double-click to centre the view on it.
  */
 (function () {
   "use strict";
 
   var container = document.getElementById("graph");
-  var dataScript = document.getElementById("graph-data");
-  if (!container || !dataScript || typeof cytoscape !== "function") return;
+  if (!container || typeof cytoscape !== "function") return;
 
   var graphUrl = container.dataset.graphUrl;
-  var LAYOUT_NODE_LIMIT = 400;  // above this, the force-directed layout is too slow: grid
+  var viewText = document.getElementById("graph-view");
+  var topButton = document.getElementById("graph-top");
   var REFRESH_DELAY = 150;      // ms: a burst of events costs one fetch
+  var focus = "";               // the key the view is centred on, "" for the top levels
 
   var css = getComputedStyle(document.documentElement);
   function color(name, fallback) {
@@ -29,7 +32,10 @@
 
   function elements(data) {
     var nodes = (data.nodes || []).map(function (node) {
-      return { group: "nodes", data: node };
+      var label = node.hidden ? node.title + "  +" + node.hidden : node.title;
+      var copy = Object.assign({}, node, { label: label });
+      delete copy.position;
+      return { group: "nodes", data: copy, position: node.position };
     });
     var edges = (data.edges || []).map(function (edge) {
       return { group: "edges", data: edge, classes: edge.kind };
@@ -37,24 +43,9 @@
     return nodes.concat(edges);
   }
 
-  function layout(animate) {
-    var many = cy.nodes().length > LAYOUT_NODE_LIMIT;
-    return cy.layout(many ? { name: "grid", animate: false } : {
-      name: "cose",
-      animate: animate,
-      animationDuration: 400,
-      randomize: false,
-      nodeDimensionsIncludeLabels: true,
-      idealEdgeLength: function () { return 90; },
-      // Spread the graph over the box it is shown in, so that it fits without shrinking.
-      boundingBox: { x1: 0, y1: 0, w: cy.width(), h: cy.height() },
-      padding: 24,
-    });
-  }
-
   var cy = cytoscape({
     container: container,
-    elements: elements(JSON.parse(dataScript.textContent)),
+    elements: [],
     minZoom: 0.1,
     maxZoom: 3,
     wheelSensitivity: 0.3,
@@ -63,9 +54,9 @@
         selector: "node",
         style: {
           "background-color": accent,
-          "label": "data(title)",
+          "label": "data(label)",
           "color": text,
-          "font-size": 12,
+          "font-size": 14,
           "text-valign": "bottom",
           "text-margin-y": 4,
           "text-wrap": "ellipsis",
@@ -97,9 +88,7 @@
     ],
     layout: { name: "preset" },
   });
-  layout(false).run();
   window.thoughtspaceGraph = cy;  // for the console and the browser tests
-  showCounts();
 
   // Cytoscape maps clicks through a cached position of its container: refresh it when the
   // page scrolls or reflows (search results open above the graph, for one).
@@ -115,16 +104,44 @@
   window.addEventListener("scroll", remeasure, { passive: true });
   if ("ResizeObserver" in window) new ResizeObserver(remeasure).observe(document.body);
 
+  // A tap opens the thought's page, unless a second tap follows (a double tap centres on it).
+  var tapTimer = null;
   cy.on("tap", "node", function (event) {
     var url = event.target.data("url");
-    if (url) window.location.assign(url);
+    if (tapTimer) clearTimeout(tapTimer);
+    tapTimer = setTimeout(function () {
+      tapTimer = null;
+      if (url) window.location.assign(url);
+    }, 300);
   });
+  cy.on("dbltap", "node", function (event) {
+    if (tapTimer) clearTimeout(tapTimer);
+    tapTimer = null;
+    show(event.target.id());
+  });
+  if (topButton) topButton.addEventListener("click", function () { show(""); });
 
-  function showCounts() {
+  function show(key) {
+    focus = key;
+    cy.elements().remove();
+    reload();
+  }
+
+  function showCounts(view) {
     container.dataset.nodes = String(cy.nodes().length);
     container.dataset.edges = String(cy.edges().length);
+    container.dataset.focus = focus;
     var empty = document.getElementById("graph-empty");
     if (empty) empty.hidden = cy.nodes().length > 0;
+    if (topButton) topButton.hidden = !focus;
+    if (viewText && view) {
+      var where = view.focus
+        ? "around “" + (cy.getElementById(view.focus).data("title") || view.focus) + "”"
+        : "the top levels";
+      viewText.textContent = view.shown < view.thoughts
+        ? "Showing " + view.shown + " of " + view.thoughts + " thoughts: " + where + "."
+        : (view.focus ? "Showing " + where + "." : "");
+    }
   }
 
   // --- live updates ------------------------------------------------------------------------
@@ -151,9 +168,17 @@
       return;
     }
     fetching = true;
-    fetch(graphUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) { if (data) apply(data); })
+    var asked = focus;
+    var url = focus ? graphUrl + "?focus=" + encodeURIComponent(focus) : graphUrl;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status === 404 && asked && asked === focus) {  // the centre was deleted
+          focus = "";
+          again = true;
+        }
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) { if (data && asked === focus) apply(data); })
       .catch(function () { /* the next event or reconnect fetches again */ })
       .finally(function () {
         fetching = false;
@@ -167,8 +192,7 @@
   function apply(data) {
     var wanted = elements(data);
     var ids = new Set();
-    var reshaped = false;
-    var added = new Set();  // ids of the new nodes
+    var first = cy.nodes().empty();
     cy.batch(function () {
       wanted.forEach(function (element) {
         var id = element.data.id;
@@ -182,31 +206,23 @@
         }
         if (current.nonempty()) {
           current.data(element.data);
+          if (element.position) current.position(element.position);
         } else {
           cy.add(element);
-          if (element.group === "nodes") added.add(id);
-          reshaped = true;
         }
       });
-      var gone = cy.elements().filter(function (element) { return !ids.has(element.id()); });
-      if (gone.nonempty()) reshaped = true;
-      gone.remove();
-      added.forEach(function (id) { placeNearNeighbour(cy.getElementById(id), added); });
+      cy.elements().filter(function (element) { return !ids.has(element.id()); }).remove();
     });
-    showCounts();
-    if (reshaped) layout(true).run();
+    showCounts(data.view);  // may show the box (an empty space hides it)
+    if (first) {
+      cy.resize();
+      cy.fit(undefined, 30);
+      if (cy.zoom() > 1.2) {  // a few thoughts: readable size, in the middle
+        cy.zoom(1.2);
+        cy.center();
+      }
+    }
   }
 
-  function placeNearNeighbour(node, added) {
-    var neighbours = node.neighborhood("node").filter(function (other) {
-      return !added.has(other.id());
-    });
-    var extent = cy.extent();
-    var origin = neighbours.nonempty() ? neighbours.first().position() :
-      { x: (extent.x1 + extent.x2) / 2, y: (extent.y1 + extent.y2) / 2 };
-    node.position({
-      x: origin.x + (Math.random() - 0.5) * 60,
-      y: origin.y + (Math.random() - 0.5) * 60,
-    });
-  }
+  reload();
 })();

@@ -1,8 +1,9 @@
 /* ThoughtSpace live updates for the space page.
  *
  * Listens on /ws/spaces/<id>/ for committed changes. For a change the page does not show yet,
- * it fetches the server-rendered thought tree and links panel (spaces/_space_changed.html) and
- * swaps them in, keeping any thought that is open for editing as it is. It shows the connection
+ * it fetches the server-rendered thought tree (as far as the page has it open), links panel and
+ * recent thoughts (spaces/_space_changed.html) and swaps them in, keeping any thought that is
+ * open for editing as it is. It shows the connection
  * state in #live-status, reconnects with backoff, and refetches after each (re)connect, so a page
  * catches up with whatever it missed. Events are held while one of the page's own htmx requests
  * is in flight; once its response is swapped in, the event of that change is already shown
@@ -94,6 +95,26 @@
   window.addEventListener("pagehide", function () {
     stopped = true;
     if (socket) socket.close();
+  });
+
+  // --- what the page has open ---------------------------------------------------------------
+
+  // The server lists only the part of the tree a page has open (spaces/outline.py): every
+  // request that answers with the tree says which folds are open and how many top-level
+  // thoughts are listed, so that the answer keeps the page as the person left it.
+  function outlineState() {
+    var open = [];
+    thoughts.querySelectorAll("details.subtree[open]").forEach(function (details) {
+      if (details.querySelector(":scope > ul.thought-list")) open.push(details.dataset.key);
+    });
+    var counts = document.getElementById("outline-counts");
+    return { open: open.join(","), roots: counts ? counts.dataset.roots : "" };
+  }
+
+  document.addEventListener("htmx:configRequest", function (e) {
+    var state = outlineState();
+    e.detail.parameters.open = state.open;
+    if (state.roots) e.detail.parameters.roots = state.roots;
   });
 
   // --- the page's own htmx requests --------------------------------------------------------
@@ -190,7 +211,8 @@
     refreshing = true;
     refreshPending = false;
     var startedAt = htmxStarted;
-    fetch(fragmentUrl, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+    var url = fragmentUrl + "?" + new URLSearchParams(outlineState()).toString();
+    fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
       .then(function (response) {
         if (response.redirected || response.status === 403 || response.status === 404) {
           stop(response.redirected ? "Signed out" : "No access");
@@ -218,11 +240,12 @@
     var template = document.createElement("template");
     template.innerHTML = html;
     var fragment = template.content;
-    var links = fragment.querySelector("#links");
-    if (links) {
-      links.remove();
-      links.removeAttribute("hx-swap-oob");
-    }
+    var outOfBand = [];  // the links panel, recent thoughts, conflict banner
+    fragment.querySelectorAll("[hx-swap-oob]").forEach(function (el) {
+      el.remove();
+      el.removeAttribute("hx-swap-oob");
+      outOfBand.push(el);
+    });
     var focus = rememberFocus();
     var editing = new Map();
     thoughts.querySelectorAll("article.thought--editing").forEach(function (article) {
@@ -240,12 +263,13 @@
     });
     thoughts.replaceChildren(fragment);
     htmx.process(thoughts);
-    var currentLinks = document.getElementById("links");
-    if (links && currentLinks) {
-      keepFormValues(currentLinks, links);
-      currentLinks.replaceWith(links);
-      htmx.process(links);
-    }
+    outOfBand.forEach(function (el) {
+      var current = document.getElementById(el.id);
+      if (!current) return;
+      keepFormValues(current, el);
+      current.replaceWith(el);
+      htmx.process(el);
+    });
     restoreFocus(focus);
     changedKeys.clear();
   }

@@ -30,8 +30,9 @@ def test_an_htmx_post_adds_a_link_and_shows_it_on_both_thoughts(
     response = owner_client.post(reverse("link-create", args=[space.pk]), data, headers=htmx)
     html = response.content.decode()
     assert response["HX-Retarget"] == "#thoughts"
-    assert '→ <a href="#thought-soil">Test the soil</a>' in html
-    assert '← <a href="#thought-seeds">Buy seeds</a>' in html
+    soil, seeds = (reverse("thought-detail", args=[space.pk, k]) for k in ("soil", "seeds"))
+    assert f'→ <a href="{soil}">Test the soil</a>' in html
+    assert f'← <a href="{seeds}">Buy seeds</a>' in html
     assert space.links.count() == 1
 
 

@@ -1,45 +1,44 @@
-"""The space page's cheap renderings (key selects built in Python, thought URLs built once)
-give the same markup as Django's own Select and reverse()."""
+"""The space page's cheap renderings: the thought picker (an input and its datalist, built in
+Python) and thought URLs built once, not reverse()d per thought."""
 
 import re
 
 import pytest
 from django import forms
-from django.test.html import parse_html
 from django.urls import reverse
 
-from spaces.forms import KeySelect
-from spaces.presentation import thought_tree
+from spaces.forms import ThoughtPicker
+from spaces.outline import outline
 
 pytestmark = pytest.mark.django_db
 
-CHOICES = [("", "— none —"), ("a<b", "a<b"), ("k-2", "k-2")]
 
-
-def _html(field: forms.Field, data: dict | None) -> str:
+def _html(data: dict | None, options_url: str = "/options/") -> str:
     class Form(forms.Form):
-        f = field
+        f = forms.CharField(required=False, widget=ThoughtPicker)
 
-    return re.sub(r"\s+", " ", str(Form(data)["f"])).replace("> <", "><")
-
-
-@pytest.mark.parametrize("required", [False, True])
-@pytest.mark.parametrize("data", [None, {"f": "k-2"}, {"f": "a<b"}, {"f": ""}])
-def test_key_select_renders_like_djangos_select(data: dict | None, required: bool) -> None:
-    stock = _html(forms.ChoiceField(choices=CHOICES, required=required), data)
-    fast = _html(forms.ChoiceField(choices=CHOICES, required=required, widget=KeySelect), data)
-    assert parse_html(fast) == parse_html(stock)  # attribute order aside
+    form = Form(data)
+    form.fields["f"].widget.options_url = options_url
+    return re.sub(r"\s+", " ", str(form["f"]))
 
 
-def test_key_select_escapes_keys() -> None:
-    html = _html(forms.ChoiceField(choices=[("<x>", "<x>")], widget=KeySelect), None)
-    assert "&lt;x&gt;" in html and "<x>" not in html
+def test_the_picker_is_an_input_with_its_own_datalist_filled_as_one_types() -> None:
+    html = _html({"f": "k-2"})
+    assert 'name="f"' in html and 'value="k-2"' in html and 'list="id_f-options"' in html
+    assert '<datalist id="id_f-options"></datalist>' in html
+    assert 'hx-get="/options/"' in html and 'hx-target="#id_f-options"' in html
 
 
-def test_tree_nodes_carry_the_urls_reverse_gives(space, thought) -> None:
-    (node,) = thought_tree([thought], [], space_id=space.pk)
+def test_the_picker_escapes_what_was_typed() -> None:
+    html = _html({"f": '"><script>x</script>'})
+    assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
+
+
+def test_outline_nodes_carry_the_urls_reverse_gives(space, thought) -> None:
+    (node,) = outline(space).roots
     assert node.edit_url == reverse("thought-edit", args=[space.pk, thought.key])
     assert node.delete_url == reverse("thought-delete", args=[space.pk, thought.key])
+    assert node.children_url == reverse("thought-children", args=[space.pk, thought.key])
 
 
 def test_space_page_links_each_thought_to_its_edit_and_delete_pages(owner_client, space, thought):

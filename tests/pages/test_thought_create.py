@@ -3,7 +3,6 @@
 import pytest
 from django.urls import reverse
 
-from spaces import services
 from spaces.models import Thought
 
 pytestmark = pytest.mark.django_db
@@ -105,8 +104,9 @@ def test_the_optional_fields_fold_under_more_until_one_has_an_error(owner_client
     assert '<details class="more" open>' in response.content.decode()
 
 
-def test_thought_menus_show_titles(owner_client, owner, space, thought, other_thought):
-    services.thought_create(space=space, actor=owner, key="water-daily", title="Water daily")
+def test_the_page_has_no_menu_of_every_thought(owner_client, space, thought, other_thought):
+    """Parent and link ends are pickers that search (spaces.forms.ThoughtPicker)."""
     page = owner_client.get(reverse("space-detail", args=[space.pk])).content.decode()
-    assert '<option value="seeds">Buy seeds · seeds</option>' in page  # parent, from, to
-    assert page.count('<option value="water-daily">Water daily</option>') == 3
+    assert "<option" not in page
+    options = reverse("thought-options", args=[space.pk])
+    assert page.count(f'hx-get="{options}"') == 3  # parent, from, to

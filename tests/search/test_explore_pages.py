@@ -3,7 +3,6 @@ box's results, and a thought's page with its related thoughts."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -21,12 +20,6 @@ def logged_in(user) -> Client:
     return client
 
 
-def graph_from_page(html: str) -> dict:
-    match = re.search(r'<script id="graph-data" type="application/json">(.*?)</script>', html)
-    assert match, "no graph data in the page"
-    return json.loads(match.group(1))
-
-
 @pytest.fixture
 def small_graph(space, owner):
     services.thought_create(space=space, actor=owner, key="garden", title="Garden")
@@ -36,13 +29,24 @@ def small_graph(space, owner):
     return space, link
 
 
-def test_the_space_page_carries_the_graph(small_graph, viewer):
-    space, link = small_graph
+def test_the_space_page_fetches_its_graph(small_graph, viewer):
+    space, _ = small_graph
 
     response = logged_in(viewer).get(reverse("space-detail", args=[space.pk]))
 
     assert response.status_code == 200
-    graph = graph_from_page(response.content.decode())
+    graph_url = reverse("space-graph", args=[space.pk])
+    assert f'data-graph-url="{graph_url}"'.encode() in response.content
+    assert b'id="graph-data"' not in response.content  # fetched, not inlined
+    assert b'src="/static/vendor/cytoscape/cytoscape.min.js"' in response.content
+    assert b'id="search-q"' in response.content
+
+
+def test_the_graph_has_the_thoughts_links_and_parents(small_graph, viewer):
+    space, _ = small_graph
+
+    graph = logged_in(viewer).get(reverse("space-graph", args=[space.pk])).json()
+
     assert {node["id"] for node in graph["nodes"]} == {"garden", "seeds", "soil"}
     assert {(e["kind"], e["source"], e["target"], e["label"]) for e in graph["edges"]} == {
         ("parent", "garden", "seeds", ""),
@@ -50,18 +54,18 @@ def test_the_space_page_carries_the_graph(small_graph, viewer):
     }
     seeds = next(node for node in graph["nodes"] if node["id"] == "seeds")
     assert seeds["url"] == reverse("thought-detail", args=[space.pk, "seeds"])
-    assert b'src="/static/vendor/cytoscape/cytoscape.min.js"' in response.content
-    assert b'id="search-q"' in response.content
 
 
-def test_graph_data_in_the_page_cannot_close_its_script(space, owner):
+def test_a_title_reaches_the_graph_as_data(space, owner):
     title = "</script><script>alert(1)</script>"
     services.thought_create(space=space, actor=owner, key="evil", title=title)
+    client = logged_in(owner)
 
-    html = logged_in(owner).get(reverse("space-detail", args=[space.pk])).content.decode()
+    graph = client.get(reverse("space-graph", args=[space.pk])).json()
+    html = client.get(reverse("space-detail", args=[space.pk])).content.decode()
 
+    assert graph["nodes"][0]["title"] == title
     assert "<script>alert(1)" not in html
-    assert graph_from_page(html)["nodes"][0]["title"] == title
 
 
 def test_the_graph_endpoint_answers_the_same_graph_as_json(small_graph, viewer):
