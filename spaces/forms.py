@@ -81,6 +81,7 @@ class ThoughtPicker(forms.TextInput):
             final["hx-get"] = self.options_url
             final["hx-trigger"] = "focus once, input changed delay:150ms"
             final["hx-target"] = f"#{list_id}"
+            final["hx-swap"] = "innerHTML"  # not the form's swap, which it would inherit
             final["hx-sync"] = "this:replace"
         value = self.format_value(value)
         if value is not None:

@@ -4,6 +4,7 @@ thoughts related to it."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -12,6 +13,8 @@ from spaces import search, selectors
 from spaces.graph import graph_view
 from spaces.presentation import conflict_cards
 from spaces.views import HtmxHttpRequest, domain_errors
+
+CHILDREN_PAGE = 100  # a thought's page lists its children a hundred at a time
 
 
 @login_required
@@ -48,7 +51,10 @@ def thought_detail(request: HttpRequest, space_id: str, key: str) -> HttpRespons
     context = {
         "space": space,
         "thought": thought,
-        "children": selectors.thought_list(space=space).filter(parent=thought),
+        "children": Paginator(
+            selectors.thought_list(space=space, with_parents=False).filter(parent=thought),
+            CHILDREN_PAGE,
+        ).get_page(request.GET.get("page")),
         "outgoing": selectors.link_list(space=space).filter(source=thought),
         "incoming": selectors.link_list(space=space).filter(target=thought),
         "related": search.related_thoughts(thought=thought),

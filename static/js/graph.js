@@ -19,7 +19,9 @@
   var viewText = document.getElementById("graph-view");
   var topButton = document.getElementById("graph-top");
   var REFRESH_DELAY = 150;      // ms: a burst of events costs one fetch
-  var focus = "";               // the key the view is centred on, "" for the top levels
+  // The key the view is centred on ("" for the top levels): a thought's page links here
+  // with ?focus=<key>.
+  var focus = new URLSearchParams(window.location.search).get("focus") || "";
 
   var css = getComputedStyle(document.documentElement);
   function color(name, fallback) {

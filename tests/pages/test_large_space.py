@@ -231,3 +231,16 @@ def test_the_graph_endpoint_focuses_and_refuses_unknown_thoughts(owner_client, b
     url = reverse("space-graph", args=[big.pk])
     assert owner_client.get(url, {"focus": "t00100"}).json()["view"]["focus"] == "t00100"
     assert owner_client.get(url, {"focus": "missing"}).status_code == 404
+
+
+def test_a_thoughts_page_lists_its_children_a_page_at_a_time(owner_client, owner):
+    space = services.space_create(owner=owner, title="Hub")
+    seed(space, 251, width=250)  # t00000 holds 250 thoughts
+    url = reverse("thought-detail", args=[space.pk, "t00000"])
+    first = owner_client.get(url).content.decode()
+    assert first.count('<li><a href="/spaces/') == 100
+    assert "1–100 of 250" in first and 'href="?page=2"' in first
+    last = owner_client.get(url, {"page": "3"}).content.decode()
+    assert "201–250 of 250" in last and last.count('<li><a href="/spaces/') == 50
+    graph = f'href="{reverse("space-detail", args=[space.pk])}?focus=t00000#graph-heading"'
+    assert graph in first
