@@ -62,6 +62,16 @@ def _stem(word: str) -> str:
     return word
 
 
+def content_words(text: str) -> dict[str, str]:
+    """The words of ``text`` that carry meaning (no stop words), by stem: {stem: first word}.
+    Two texts that share a stem speak of the same thing ("garden", "gardens")."""
+    found: dict[str, str] = {}
+    for word in _WORD_RE.findall(text.lower()):
+        if word not in _STOP_WORDS and len(word) > 2:
+            found.setdefault(_stem(word), word)
+    return found
+
+
 def _features(text: str) -> dict[str, float]:
     words = [w for w in _WORD_RE.findall(text.lower()) if w not in _STOP_WORDS]
     stems = [_stem(w) for w in words]

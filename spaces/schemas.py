@@ -299,13 +299,20 @@ class SearchHitOut(Schema):
     title: str = Field(alias="thought.title")
     kind: str = Field(alias="thought.kind")
     snippet: str = Field(description="The start of the body.")
-    score: float = Field(description="Similarity of meaning plus the boost of a text match.")
+    score: float = Field(
+        description="What ranks the items: similarity of meaning plus a boost for each reason "
+        "(a text match in a search; a link, parent, child, sibling or shared word in related)."
+    )
     similarity: float = Field(description="Cosine similarity of meaning, -1 to 1.")
     text_match: bool = Field(description="The query appears as typed in the title, body or key.")
+    reasons: list[str] = Field(
+        description="Why it is here, in words (the page shows the same), such as "
+        "“close in meaning”, “linked to (can cause)”, “both mention “replica””."
+    )
 
     @staticmethod
     def resolve_score(obj: Any) -> float:
-        return round(obj.score, 4)
+        return obj.shown_score
 
     @staticmethod
     def resolve_similarity(obj: Any) -> float:

@@ -504,8 +504,11 @@ def thought_update(
     return thought
 
 
-def thought_delete(*, thought: Thought, actor: Any, expected_version: int | None = None) -> None:
-    """Delete one thought and its links (children move up to its parent): no space rewrite."""
+def thought_delete(
+    *, thought: Thought, actor: Any, expected_version: int | None = None
+) -> HistoryEntry:
+    """Delete one thought and its links (children move up to its parent): no space rewrite.
+    Returns its history entry (timeline.undo_delete takes it back)."""
     _check_version(thought, expected_version)
     before = thought.snapshot()
     with transaction.atomic():
@@ -513,7 +516,7 @@ def thought_delete(*, thought: Thought, actor: Any, expected_version: int | None
         Link.objects.filter(space=thought.space, target=thought).delete()
         Thought.objects.filter(parent=thought).update(parent=thought.parent_id)
         Thought.objects.filter(pk=thought.pk).delete()
-        _record(
+        return _record(
             space=thought.space,
             action=Action.NODE_DELETED,
             actor=actor,
@@ -550,14 +553,14 @@ def link_create(*, space: Space, actor: Any, source: str, target: str, label: st
     return link
 
 
-def link_delete(*, space: Space, actor: Any, link_id: str) -> None:
+def link_delete(*, space: Space, actor: Any, link_id: str) -> HistoryEntry:
     link = space.links.select_related("source", "target").filter(pk=link_id).first()
     if link is None:
         raise NotFound("Link not found in this space.")
     before = link.snapshot()
     with transaction.atomic():
         Link.objects.filter(pk=link.pk).delete()
-        _record(
+        return _record(
             space=space,
             action=Action.LINK_DELETED,
             actor=actor,

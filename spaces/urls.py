@@ -33,6 +33,11 @@ urlpatterns = [
         name="version-restore",
     ),
     path(
+        "spaces/<str:space_id>/history/<str:entry_id>/undo/",
+        views.delete_undo,
+        name="delete-undo",
+    ),
+    path(
         "spaces/<str:space_id>/conflicts/",
         views_conflicts.space_conflicts,
         name="space-conflicts",

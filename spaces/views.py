@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from spaces import selectors, services
+from spaces import selectors, services, timeline
 from spaces.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ServiceError
 from spaces.forms import (
     LinkForm,
@@ -207,14 +207,20 @@ def _outline_state(request: HttpRequest) -> OutlineState:
 
 
 def _space_changed(
-    request: HtmxHttpRequest, space: Space, *, anchor: str = "", reset_create_form: bool = False
+    request: HtmxHttpRequest,
+    space: Space,
+    *,
+    anchor: str = "",
+    reset_create_form: bool = False,
+    toast: dict[str, str] | None = None,
 ) -> HttpResponse:
-    """After a thought or link changed: htmx gets the new tree and links, others a redirect."""
+    """After a thought or link changed: htmx gets the new tree and links (and ``toast``, a
+    ``message`` with an ``undo`` URL or none), others a redirect."""
     if not request.htmx:
         url = reverse("space-detail", args=[space.pk])
         return redirect(f"{url}#thought-{anchor}" if anchor else url)
     context = _space_context(
-        space, _outline_state(request), oob=True, reset_create_form=reset_create_form
+        space, _outline_state(request), oob=True, reset_create_form=reset_create_form, toast=toast
     )
     response = render(request, "spaces/_space_changed.html", context)
     return reswap(retarget(response, "#thoughts"), "innerHTML")
@@ -350,10 +356,11 @@ def thought_delete(request: HtmxHttpRequest, space_id: str, key: str) -> HttpRes
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
     thought = selectors.thought_get(space=space, key=key)
     if request.method == "POST":
-        services.thought_delete(thought=thought, actor=request.user)
+        entry = services.thought_delete(thought=thought, actor=request.user)
         if not request.htmx:
             messages.success(request, f"Deleted the thought “{thought.title}”.")
-        return _space_changed(request, space)
+        toast = {"message": f"Deleted “{thought.title}”.", "undo": _undo_url(space, entry.pk)}
+        return _space_changed(request, space, toast=toast)
     return _confirm(
         request,
         title=f"Delete the thought “{thought.title}” ({thought.key})?",
@@ -390,8 +397,12 @@ def link_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
 def link_delete(request: HtmxHttpRequest, space_id: str, link_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
     if request.method == "POST":
-        services.link_delete(space=space, actor=request.user, link_id=link_id)
-        return _space_changed(request, space)
+        entry = services.link_delete(space=space, actor=request.user, link_id=link_id)
+        ends = entry.before or {}
+        message = f"Deleted the link {ends.get('source')} → {ends.get('target')}."
+        return _space_changed(
+            request, space, toast={"message": message, "undo": _undo_url(space, entry.pk)}
+        )
     link = selectors.link_list(space=space).filter(pk=link_id).first()
     if link is None:
         raise Http404("Link not found in this space.")
@@ -400,6 +411,33 @@ def link_delete(request: HtmxHttpRequest, space_id: str, link_id: str) -> HttpRe
         title=f"Delete the link {link.source.key} → {link.target.key}?",
         message="The two thoughts stay; only the link between them goes.",
         cancel_url=reverse("space-detail", args=[space.pk]),
+    )
+
+
+def _undo_url(space: Space, entry_id: str) -> str:
+    return reverse("delete-undo", args=[space.pk, entry_id])
+
+
+@login_required
+@domain_errors
+@require_POST
+def delete_undo(request: HtmxHttpRequest, space_id: str, entry_id: str) -> HttpResponse:
+    """Undo of a delete's toast: the thought (with its links and children) or link comes back
+    as new changes (timeline.undo_delete)."""
+    space = selectors.space_get(user=request.user, space_id=space_id, edit=True)
+    try:
+        thought = timeline.undo_delete(space, entry_id, actor=request.user)
+    except NotFound:
+        raise
+    except ServiceError as exc:
+        if not request.htmx:
+            messages.error(request, exc.message)
+        return _space_changed(request, space, toast={"message": exc.message})
+    message = f"“{thought.title}” is back." if thought else "The link is back."
+    if not request.htmx:
+        messages.success(request, message)
+    return _space_changed(
+        request, space, anchor=thought.key if thought else "", toast={"message": message}
     )
 
 

@@ -61,7 +61,7 @@ def test_the_links_section_lists_links_with_delete_controls(owner_client, space,
     html = owner_client.get(reverse("space-detail", args=[space.pk])).content.decode()
     url = reverse("link-delete", args=[space.pk, link.pk])
     assert f'href="{url}"' in html
-    assert 'hx-confirm="Delete the link seeds → soil?"' in html
+    assert f'hx-post="{url}"' in html
 
 
 def test_get_on_delete_asks_for_confirmation(owner_client, space, link):

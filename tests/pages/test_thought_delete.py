@@ -1,4 +1,5 @@
-"""Deleting a thought: hx-confirm with htmx, a confirmation page without JavaScript."""
+"""Deleting a thought: at once with htmx (the toast offers Undo: test_undo.py), a confirmation
+page without JavaScript."""
 
 import pytest
 from django.urls import reverse
@@ -6,14 +7,13 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_the_delete_control_confirms_with_htmx_and_links_to_a_confirm_page(
+def test_the_delete_control_posts_with_htmx_and_links_to_a_confirm_page(
     owner_client, space, thought
 ):
     html = owner_client.get(reverse("space-detail", args=[space.pk])).content.decode()
     url = reverse("thought-delete", args=[space.pk, "seeds"])
     assert f'href="{url}"' in html
     assert f'hx-post="{url}"' in html
-    assert 'hx-confirm="Delete the thought “Buy seeds”?' in html
 
 
 def test_get_shows_a_confirmation_page_and_deletes_nothing(owner_client, space, thought):

@@ -86,7 +86,8 @@ def test_related_thoughts_leave_out_the_thought_itself(labelled_space):
 
     assert related
     assert "tomatoes" not in [hit.thought.key for hit in related]
-    assert all(a.similarity >= b.similarity for a, b in zip(related, related[1:], strict=False))
+    assert all(a.score >= b.score for a, b in zip(related, related[1:], strict=False))
+    assert all(hit.reasons for hit in related)
 
 
 def test_an_empty_query_finds_nothing(labelled_space):

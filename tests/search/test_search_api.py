@@ -84,8 +84,9 @@ def test_related_answers_the_closest_other_thoughts(labelled_space, owner, api_a
     assert body["key"] == "compost"
     keys = [item["key"] for item in body["items"]]
     assert keys and "compost" not in keys
-    similarities = [item["similarity"] for item in body["items"]]
-    assert similarities == sorted(similarities, reverse=True)
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(item["reasons"] for item in body["items"])
 
 
 def test_related_of_an_unknown_thought_answers_404(labelled_space, owner, api_as):
