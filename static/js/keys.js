@@ -1,5 +1,7 @@
 /* ThoughtSpace keyboard shortcuts and the space page's toast.
  *
+ * Also: the phone header's Menu button ([data-menu]) and "Add a thought" links ([data-focus-add]).
+ *
  * Shortcuts (listed in the dialog #shortcuts, opened with "?" or the header's "Keys" button):
  *   n        new thought: focus the title of "Add a thought"
  *   /        search: focus the search box
@@ -12,6 +14,8 @@
  */
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");  // CSS folds the phone menu only with JS
 
   var TOAST_SECONDS = 10;
   var dialog = document.getElementById("shortcuts");
@@ -50,6 +54,17 @@
   }
 
   document.addEventListener("click", function (e) {
+    var menuButton = e.target.closest("[data-menu]");
+    if (menuButton) {
+      var menu = document.getElementById(menuButton.getAttribute("aria-controls"));
+      var open = menuButton.getAttribute("aria-expanded") !== "true";
+      menuButton.setAttribute("aria-expanded", String(open));
+      if (menu) menu.toggleAttribute("data-open", open);
+    }
+    if (e.target.closest("[data-focus-add]")) {
+      e.preventDefault();
+      focusField("#thought-create input[name=title]");
+    }
     if (e.target.closest("[data-open-shortcuts]")) openHelp();
     if (e.target.closest("[data-close-shortcuts]") && dialog) dialog.close();
     if (e.target.closest("[data-dismiss-toast]")) clearToast();

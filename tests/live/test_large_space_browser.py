@@ -38,21 +38,24 @@ def test_a_fold_opens_and_stays_open_through_a_live_change(server, browser):
 
 def test_the_parent_picker_finds_a_thought_by_its_title(server, browser):
     base_url, demo = server
+    body = {"key": "pick-me", "title": "A quokka to pick"}
+    api(base_url, demo.token, "POST", _thoughts_url(demo), body)
     page = open_space(browser, base_url, demo)
     form = page.locator("#thought-create")
     picker = form.locator("input[name=parent]")
     options = form.locator("datalist option")
 
-    picker.fill("append-only")
+    picker.fill("quokka")
 
     expect(options).to_have_count(1)
-    expect(options.first).to_have_attribute("value", "history")
-    picker.fill("history")
+    expect(options.first).to_have_attribute("value", "pick-me")
+    expect(options.first).to_have_text("A quokka to pick")
+    picker.fill("pick-me")
     form.locator("input[name=title]").fill("Picked as a child")
     form.get_by_role("button", name="Add thought").click()
     expect(form.locator("input[name=title]")).to_have_value("")
     made = api(base_url, demo.token, "GET", _thoughts_url(demo) + "/picked-as-a-child")
-    assert made["parent"] == "history"
+    assert made["parent"] == "pick-me"
 
 
 POSITIONS = "() => thoughtspaceGraph.nodes().map(n => [n.id(), n.position().x, n.position().y])"
