@@ -157,7 +157,7 @@ def graph_view(space: Space, focus: Thought | None = None, limit: int = VIEW_LIM
             "kind": t.kind,
             "version": t.version,
             "url": detail_url(t.key),
-            "position": {"x": cells[t.pk][0] * CELL_WIDTH, "y": cells[t.pk][1] * CELL_HEIGHT},
+            "position": _position(cells[t.pk]),
             "hidden": max(relations.get(t.pk, 0) - len(neighbours.get(t.pk, [])), 0),
         }
         for t in thoughts
@@ -172,6 +172,13 @@ def graph_view(space: Space, focus: Thought | None = None, limit: int = VIEW_LIM
         "nodes": nodes,
         "edges": edges,
     }
+
+
+def _position(cell: tuple[int, int]) -> dict[str, int]:
+    """A cell's place in pixels. Odd rows shift by half a cell (bricks, not a chessboard), so
+    that a line between two thoughts of one column does not run through the one between."""
+    column, row = cell
+    return {"x": column * CELL_WIDTH + (CELL_WIDTH // 2 if row % 2 else 0), "y": row * CELL_HEIGHT}
 
 
 def _relation_counts(space: Space, ids: list[str]) -> dict[str, int]:
