@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from spaces import conflicts, proposals, services
 from spaces.errors import ServiceError
@@ -16,9 +17,11 @@ from spaces.models import (
     ApiToken,
     Conflict,
     HistoryEntry,
+    Invitation,
     Link,
     Membership,
     Proposal,
+    SignupSetting,
     Space,
     Thought,
 )
@@ -250,3 +253,37 @@ class ConflictAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Membership)
+
+
+@admin.register(SignupSetting)
+class SignupSettingAdmin(admin.ModelAdmin):
+    """Open or close sign-up: add a setting; the newest decides, the older ones are its log."""
+
+    list_display = ("open", "changed_by", "created_at")
+    fields = ("open",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a change is a new row (the log stays whole)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.changed_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("space", "role", "created_by", "created_at", "expires_at", "accepted_by")
+    list_filter = ("role",)
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made on a space's share page, where the link is shown once
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} invitation(s).")

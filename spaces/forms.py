@@ -9,6 +9,8 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import RegexValidator
 from django.forms.utils import flatatt
 from django.utils.html import format_html
@@ -198,6 +200,20 @@ class LinkForm(forms.Form):
         if cleaned and cleaned.get("source") and cleaned.get("source") == cleaned.get("target"):
             self.add_error("target", "A link needs two different thoughts.")
         return cleaned
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username",)
+
+
+class InviteForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.VIEWER,
+        help_text="What whoever opens the link first may do here.",
+    )
 
 
 class TokenForm(forms.Form):

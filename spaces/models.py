@@ -491,3 +491,63 @@ class ThoughtEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.embedder} vector of {self.thought_id}"
+
+
+class SignupSetting(models.Model):
+    """Whether anyone may make an account here. Each change is a new row and the newest
+    decides: an append-only log, so two replicas never write the same row."""
+
+    id = ulid_field()
+    open = models.BooleanField(
+        default=False, help_text="Anyone may make an account (invitations work either way)."
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "sign-up setting"
+
+    def __str__(self) -> str:
+        return f"sign-up {'open' if self.open else 'closed'} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+INVITATION_DAYS = 7
+
+
+class Invitation(models.Model):
+    """A link that gives a role in a space to whoever opens it first, with an account or a
+    new one; only the SHA-256 of its secret is stored."""
+
+    id = ulid_field()
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.role} in {self.space} ({self.status})"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.accepted_at:
+            return "accepted"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "open"

@@ -44,10 +44,12 @@ from spaces.models import (
     Conflict,
     ConflictResolution,
     HistoryEntry,
+    Invitation,
     Link,
     Membership,
     Proposal,
     Role,
+    SignupSetting,
     Space,
     Thought,
     ThoughtEmbedding,
@@ -90,7 +92,15 @@ def register_policies() -> None:
     register(HistoryEntry, history_policy, settled=_settled)
     for covered in COVERED:
         register(covered, covered_by_history)
-    for model in (ApiToken, AgentSession, Proposal, Conflict, ConflictResolution):
+    for model in (
+        ApiToken,
+        AgentSession,
+        Proposal,
+        Conflict,
+        ConflictResolution,
+        Invitation,  # the membership it gives is a space.shared history entry
+        SignupSetting,  # an append-only log: the newest row decides
+    ):
         register(model, replay_row)
     register(ThoughtEmbedding, derived, journal=False)  # computed again from the thought
     register(get_user_model(), user_policy)

@@ -5,16 +5,32 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from spaces import views, views_agents, views_archive, views_conflicts, views_explore
+from spaces import (
+    views,
+    views_accounts,
+    views_agents,
+    views_archive,
+    views_conflicts,
+    views_explore,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="space-list"), name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views_accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("signup/", views_accounts.signup, name="signup"),
+    path("account/", views_accounts.account, name="account"),
+    path("invitations/<str:token>/", views_accounts.invitation, name="invitation"),
+    path(
+        "spaces/<str:space_id>/invitations/new/",
+        views_accounts.invitation_create,
+        name="invitation-create",
+    ),
+    path(
+        "spaces/<str:space_id>/invitations/<str:invitation_id>/revoke/",
+        views_accounts.invitation_revoke,
+        name="invitation-revoke",
+    ),
     path("spaces/", views.space_list, name="space-list"),
     path("spaces/new/", views.space_create, name="space-create"),
     path("spaces/import/", views_archive.space_import, name="space-import"),

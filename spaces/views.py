@@ -24,6 +24,7 @@ from django_htmx.middleware import HtmxDetails
 from spaces import selectors, services, timeline
 from spaces.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ServiceError
 from spaces.forms import (
+    InviteForm,
     LinkForm,
     ShareForm,
     SpaceForm,
@@ -145,8 +146,27 @@ def space_share(request: HttpRequest, space_id: str) -> HttpResponse:
             note = f"{username} is now {role}." if role else f"{username} no longer has access."
             messages.success(request, note)
             return redirect("space-share", space_id=space.pk)
+    return share_page(request, space, form=form)
+
+
+def share_page(
+    request: HttpRequest,
+    space: Space,
+    *,
+    form: ShareForm | None = None,
+    invite_form: Any = None,
+    invite_link: str = "",
+) -> HttpResponse:
+    """The share page: people with access, and invitation links (a new one shown once)."""
     members = space.memberships.select_related("user").order_by("user__username")
-    context = {"space": space, "form": form, "members": members}
+    context = {
+        "space": space,
+        "form": form or ShareForm(),
+        "members": members,
+        "invite_form": invite_form or InviteForm(),
+        "invite_link": invite_link,
+        "invitations": space.invitations.select_related("accepted_by")[:20],
+    }
     return render(request, "spaces/space_share.html", context)
 
 

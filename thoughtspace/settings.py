@@ -235,6 +235,11 @@ AXES_DISABLE_ACCESS_LOG = True  # no write per successful login
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 
+# Whether anyone may make an account (/signup/) until an admin decides in the admin's
+# "Sign-up settings"; invitation links work either way.
+SIGNUP_OPEN_DEFAULT = env_bool("THOUGHTSPACE_SIGNUP_OPEN", False)
+INVITATION_MAX_OPEN = 50  # open invitations per space
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -37,6 +37,9 @@ def _pages(demo) -> list[str]:
         "/proposals/",
         "/tokens/",
         "/agents/",
+        "/account/",
+        "/signup/",
+        "/invitations/inv_not-a-link/",
         "/no-such-page/",
     ]
 
