@@ -16,7 +16,7 @@ from spaces import proposals, selectors
 from spaces.errors import Conflict, InvalidInput
 from spaces.models import Proposal
 from spaces.presentation import field_changes
-from spaces.views import domain_errors
+from spaces.views.common import domain_errors
 
 RECENT_DECISIONS = 20
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spaces import selectors, timeline
-from spaces.api_archive import export_response, import_upload
+from spaces.api.archive import export_response, import_upload
 from spaces.errors import ServiceError
 from spaces.forms import ImportForm, MomentForm
-from spaces.views import domain_errors
+from spaces.views.common import domain_errors
 
 
 @login_required

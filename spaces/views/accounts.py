@@ -20,7 +20,8 @@ from spaces import accounts, selectors
 from spaces.errors import NotFound, ServiceError
 from spaces.forms import InviteForm, SignupForm, add_service_error
 from spaces.models import Invitation
-from spaces.views import domain_errors, share_page
+from spaces.views.common import domain_errors
+from spaces.views.spaces import share_page
 
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from spaces import search, selectors
 from spaces.graph import graph_view
 from spaces.presentation import conflict_cards
-from spaces.views import HtmxHttpRequest, domain_errors
+from spaces.views.common import HtmxHttpRequest, domain_errors
 
 CHILDREN_PAGE = 100  # a thought's page lists its children a hundred at a time
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from spaces import conflicts, selectors
 from spaces.errors import ServiceError
 from spaces.presentation import conflict_cards
-from spaces.views import domain_errors
+from spaces.views.common import domain_errors
 
 RESOLVED_SHOWN = 20
 
