@@ -82,7 +82,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = accounts.invitation_find(token)
     except NotFound as exc:
-        return render(request, "spaces/invitation.html", {"error": exc.message}, status=404)
+        return render(request, "spaces/accounts/invitation.html", {"error": exc.message}, status=404)
     if request.method == "POST" and request.user.is_authenticated:
         try:
             space = accounts.invitation_accept(raw=token, user=request.user)
@@ -98,7 +98,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         "login_url": f"{reverse('login')}?next={request.path}",
         "signup_url": f"{reverse('signup')}?invite={token}",
     }
-    return render(request, "spaces/invitation.html", context)
+    return render(request, "spaces/accounts/invitation.html", context)
 
 
 @login_required
@@ -157,4 +157,4 @@ def account(request: HttpRequest) -> HttpResponse:
         "other_sessions": accounts.other_sessions(user, key),
         "tokens": user.api_tokens.filter(revoked_at__isnull=True),  # type: ignore[union-attr]
     }
-    return render(request, "spaces/account.html", context)
+    return render(request, "spaces/accounts/account.html", context)

@@ -51,7 +51,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
         group = groups.setdefault(space.pk if space else "", {"space": space, "rows": []})
         group["rows"].append(row)
     context = {"groups": list(groups.values()), "pending_count": pending.count()}
-    return render(request, "spaces/proposal_list.html", context)
+    return render(request, "spaces/agents/proposal_list.html", context)
 
 
 @login_required
@@ -71,7 +71,7 @@ def space_proposals(request: HttpRequest, space_id: str) -> HttpResponse:
             "proposals", "history"
         ),
     }
-    return render(request, "spaces/space_proposals.html", context)
+    return render(request, "spaces/agents/space_proposals.html", context)
 
 
 def _back(request: HttpRequest, proposal: Proposal) -> HttpResponse:
@@ -118,4 +118,4 @@ def proposal_reject(request: HttpRequest, proposal_id: str) -> HttpResponse:
 def agent_guide(request: HttpRequest) -> HttpResponse:
     """How an agent works on a space through the API (public: agents read it too)."""
     context = {"base_url": request.build_absolute_uri("/").rstrip("/")}
-    return render(request, "spaces/agent_guide.html", context)
+    return render(request, "spaces/agents/agent_guide.html", context)

@@ -55,7 +55,7 @@ def space_import(request: HttpRequest) -> HttpResponse:
             if not report.dry_run:
                 messages.success(request, " ".join(report.lines()[:1]).capitalize() + ".")
                 return redirect("space-detail", space_id=report.space_id)
-    return render(request, "spaces/import.html", {"form": form, "report": report})
+    return render(request, "spaces/archive/import.html", {"form": form, "report": report})
 
 
 def _moment(request: HttpRequest) -> tuple[MomentForm, datetime | None]:
@@ -80,7 +80,7 @@ def space_at(request: HttpRequest, space_id: str) -> HttpResponse:
         "can_edit": space.user_role in ("owner", "editor"),  # type: ignore[attr-defined]
         "zone": timezone.get_current_timezone_name(),
     }
-    return render(request, "spaces/space_at.html", context)
+    return render(request, "spaces/archive/space_at.html", context)
 
 
 @login_required

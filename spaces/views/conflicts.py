@@ -29,7 +29,7 @@ def space_conflicts(request: HttpRequest, space_id: str) -> HttpResponse:
         "open_cards": conflict_cards(selectors.conflict_list(space=space)),
         "resolved_cards": conflict_cards(resolved[:RESOLVED_SHOWN]),
     }
-    return render(request, "spaces/conflicts.html", context)
+    return render(request, "spaces/conflicts/conflicts.html", context)
 
 
 @login_required

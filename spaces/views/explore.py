@@ -38,8 +38,8 @@ def space_search(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     hits = search.search_thoughts(space=space, query=query) if query else []
     context = {"space": space, "query": query, "hits": hits}
     if request.htmx:
-        return render(request, "spaces/_search_results.html", context)
-    return render(request, "spaces/search.html", context)
+        return render(request, "spaces/explore/_search_results.html", context)
+    return render(request, "spaces/explore/search.html", context)
 
 
 @login_required
@@ -63,4 +63,4 @@ def thought_detail(request: HttpRequest, space_id: str, key: str) -> HttpRespons
         ),
         "can_edit": role in ("owner", "editor"),
     }
-    return render(request, "spaces/thought_detail.html", context)
+    return render(request, "spaces/explore/thought_detail.html", context)

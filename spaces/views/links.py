@@ -35,8 +35,8 @@ def link_create(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
             return space_changed(request, space, anchor=link.source.key)
     context = {"space": space, "link_form": form, "inline": request.htmx}
     if request.htmx:
-        return render(request, "spaces/_link_form.html", context)
-    return render(request, "spaces/link_form.html", context)
+        return render(request, "spaces/links/_link_form.html", context)
+    return render(request, "spaces/links/link_form.html", context)
 
 
 @login_required

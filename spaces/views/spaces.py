@@ -34,7 +34,7 @@ HISTORY_PAGE_SIZE = 50
 @login_required
 def space_list(request: HttpRequest) -> HttpResponse:
     spaces = selectors.space_list(user=request.user)
-    return render(request, "spaces/space_list.html", {"spaces": spaces})
+    return render(request, "spaces/spaces/space_list.html", {"spaces": spaces})
 
 
 @login_required
@@ -49,7 +49,7 @@ def space_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Space created.")
             return redirect("space-detail", space_id=space.pk)
-    return render(request, "spaces/space_form.html", {"form": form, "space": None})
+    return render(request, "spaces/spaces/space_form.html", {"form": form, "space": None})
 
 
 @login_required
@@ -67,7 +67,7 @@ def space_edit(request: HttpRequest, space_id: str) -> HttpResponse:
         else:
             messages.success(request, "Space saved.")
             return redirect("space-detail", space_id=space.pk)
-    return render(request, "spaces/space_form.html", {"form": form, "space": space})
+    return render(request, "spaces/spaces/space_form.html", {"form": form, "space": space})
 
 
 @login_required
@@ -124,7 +124,7 @@ def share_page(
         "invite_link": invite_link,
         "invitations": space.invitations.select_related("accepted_by")[:20],
     }
-    return render(request, "spaces/space_share.html", context)
+    return render(request, "spaces/spaces/space_share.html", context)
 
 
 @login_required
@@ -140,4 +140,4 @@ def space_history(request: HttpRequest, space_id: str) -> HttpResponse:
         "rows": history_rows(page.object_list),
         "can_edit": space.user_role in ("owner", "editor"),  # type: ignore[attr-defined]
     }
-    return render(request, "spaces/history.html", context)
+    return render(request, "spaces/spaces/history.html", context)

@@ -87,7 +87,7 @@ def space_changed(
     context = _space_context(
         space, outline_state(request), oob=True, reset_create_form=reset_create_form, toast=toast
     )
-    response = render(request, "spaces/_space_changed.html", context)
+    response = render(request, "spaces/thoughts/_space_changed.html", context)
     return reswap(retarget(response, "#thoughts"), "innerHTML")
 
 
@@ -97,8 +97,8 @@ def _thought_form_page(
     """The thought form: in place on the space page for htmx, or as a page of its own."""
     context = {"space": space, "form": form, "thought": thought, "inline": request.htmx}
     if request.htmx:
-        return render(request, "spaces/_thought_form.html", context)
-    return render(request, "spaces/thought_form.html", context)
+        return render(request, "spaces/thoughts/_thought_form.html", context)
+    return render(request, "spaces/thoughts/thought_form.html", context)
 
 
 @login_required
@@ -107,9 +107,9 @@ def space_detail(request: HtmxHttpRequest, space_id: str) -> HttpResponse:
     space = selectors.space_get(user=request.user, space_id=space_id)
     context = _space_context(space, outline_state(request))
     if request.htmx:
-        return render(request, "spaces/_thoughts.html", context)
+        return render(request, "spaces/thoughts/_thoughts.html", context)
     context["pending_proposals"] = selectors.pending_proposal_count(space=space)
-    return render(request, "spaces/space_detail.html", context)
+    return render(request, "spaces/thoughts/space_detail.html", context)
 
 
 @login_required
@@ -120,7 +120,7 @@ def space_live(request: HttpRequest, space_id: str) -> HttpResponse:
     fetched by static/js/live.js after a live event."""
     space = selectors.space_get(user=request.user, space_id=space_id)
     context = _space_context(space, outline_state(request), oob=True)
-    return render(request, "spaces/_space_changed.html", context)
+    return render(request, "spaces/thoughts/_space_changed.html", context)
 
 
 @login_required
@@ -137,7 +137,7 @@ def thought_children(request: HtmxHttpRequest, space_id: str, key: str) -> HttpR
         "node": subtree(space, thought, outline_state(request)),
         "can_edit": role in ("owner", "editor"),
     }
-    return render(request, "spaces/_subtree.html", context)
+    return render(request, "spaces/thoughts/_subtree.html", context)
 
 
 OPTIONS_SHOWN = 20
@@ -158,7 +158,7 @@ def thought_options(request: HttpRequest, space_id: str) -> HttpResponse:
         thoughts = list(found[:OPTIONS_SHOWN])
     else:
         thoughts = recent(space, OPTIONS_SHOWN)
-    return render(request, "spaces/_thought_options.html", {"thoughts": thoughts})
+    return render(request, "spaces/thoughts/_thought_options.html", {"thoughts": thoughts})
 
 
 @login_required

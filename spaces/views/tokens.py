@@ -26,7 +26,7 @@ def _token_page(
 ) -> HttpResponse:
     tokens = request.user.api_tokens.all()  # type: ignore[union-attr]
     context = {"form": form, "tokens": tokens, "new_token": new_token, "new_token_id": new_token_id}
-    return render(request, "spaces/tokens.html", context)
+    return render(request, "spaces/tokens/tokens.html", context)
 
 
 @login_required
@@ -60,7 +60,7 @@ def token_revoke(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
         if request.htmx:
             tokens = request.user.api_tokens.all()  # type: ignore[union-attr]
             context = {"tokens": tokens, "revoked": token}  # its secret leaves the page too
-            return render(request, "spaces/_token_table.html", context)
+            return render(request, "spaces/tokens/_token_table.html", context)
         messages.success(request, f"Revoked the token {token.prefix}….")
         return redirect("token-list")
     return confirm(
