@@ -82,8 +82,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = accounts.invitation_find(token)
     except NotFound as exc:
-        context = {"error": exc.message}
-        return render(request, "spaces/accounts/invitation.html", context, status=404)
+        missing = {"error": exc.message}
+        return render(request, "spaces/accounts/invitation.html", missing, status=404)
     if request.method == "POST" and request.user.is_authenticated:
         try:
             space = accounts.invitation_accept(raw=token, user=request.user)
