@@ -41,7 +41,7 @@ FULL = {
     "burst": 1000,
     "conv_writes": 100,
     "conv_warmup": 3,
-    "rtts": [0, 50, 100],
+    "rtts": [0, 20, 50, 100],
     "rtt_rounds": 3,
     "rtt_per_round": {"offline": 10, "replica": 4, "remote": 3},
     "small": 1000,
@@ -192,6 +192,7 @@ def run(plan: dict[str, Any], root: Path) -> dict[str, Any]:
             "replica": (far["replica"], far_rep),
             "remote": (far["remote"], far_rem),
         }  # with --quick these are the instances of section 1, their remotes relayed
+        sent: dict[str, dict[str, list[float]]] = {}
         section(
             "rtt",
             "5. writes with injected round-trip time",
@@ -200,8 +201,9 @@ def run(plan: dict[str, Any], root: Path) -> dict[str, Any]:
                 "method": method,
                 "method_long": method_long,
                 "writes": measure.rtt_writes(
-                    far_links, plan["rtts"], plan["rtt_rounds"], plan["rtt_per_round"]
+                    far_links, plan["rtts"], plan["rtt_rounds"], plan["rtt_per_round"], sent
                 ),
+                "requests": sent,
             },
         )
         read_targets = [

@@ -104,12 +104,17 @@ def rtt_writes(
     rtts: list[float],
     rounds: int,
     per_round: dict[str, int],
+    requests: dict[str, dict[str, list[float]]] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """API writes on instances whose remote sits behind a relay, the relay's round-trip time
-    switched between ``rtts`` (order shuffled every round)."""
+    switched between ``rtts`` (order shuffled every round): milliseconds per write, and in
+    ``requests`` (filled in) the HTTP requests the relay saw each write send to the remote."""
     results: dict[str, dict[str, list[float]]] = {
         label: {str(rtt): [] for rtt in rtts} for label in targets
     }
+    if requests is None:
+        requests = {}
+    requests.update({label: {str(rtt): [] for rtt in rtts} for label in targets})
     clients = {label: Client(inst.url, inst.token) for label, (inst, _) in targets.items()}
     counter = 0
     for round_index in range(rounds):
@@ -118,9 +123,11 @@ def rtt_writes(
                 relay.set_rtt(rtt)
             for label in random.sample(list(targets), len(targets)):
                 inst, _ = targets[label]
+                relay = targets[label][1]
                 for i in range(per_round[label] + 1):
                     counter += 1
                     body = {"key": f"rtt{round_index}-{counter}", "title": "Benchmark write"}
+                    sent_before = relay.stats()["requests"]
                     status, data, client_ms, _ = clients[label].call(
                         "POST", thoughts_path(inst.space()), body, timeout=120
                     )
@@ -128,6 +135,8 @@ def rtt_writes(
                         raise RuntimeError(f"{label} at {rtt} ms: write answered {status}: {data}")
                     if i:
                         results[label][str(rtt)].append(client_ms)
+                        sent = relay.stats()["requests"] - sent_before
+                        requests[label][str(rtt)].append(float(sent))
     for _, relay in targets.values():
         relay.set_rtt(0)
     return results

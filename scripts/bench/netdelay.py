@@ -3,7 +3,9 @@
 Used where the kernel cannot inject delay (no ``netem`` qdisc): every chunk is held for half
 the round trip in each direction, ordering kept, and a new connection pays one extra round trip
 before its first byte goes through (the TCP handshake the relay's local accept hides). It also
-counts bytes and connections, which is how the benchmark measures what a push sends.
+counts bytes, connections and HTTP requests (HTTP/1.1 request lines, and the streams an HTTP/2
+client opens: libSQL's replication speaks gRPC over HTTP/2), which is how the benchmark
+measures what a push sends and how many requests a write costs.
 
     python -m scripts.bench.netdelay --upstream HOST:PORT
 
@@ -17,18 +19,102 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import time
 from typing import Any
 
 HOST = "127.0.0.1"
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H1_REQUEST_LINE = re.compile(rb"(?:get|post|put|patch|delete|head|options) \S+ http/1\.[01]")
+H2_HEADERS = 0x1
+
+
+class RequestCounter:
+    """Counts the requests a client sends on one connection, fed its bytes in order: HTTP/2
+    streams it opens, or HTTP/1.1 messages (heads, then bodies by Content-Length or chunks)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.buffer = b""
+        self.http2: bool | None = None
+        self.streams: set[int] = set()
+        self.body_left = 0  # HTTP/1.1: bytes of the current body still to come
+        self.chunked = False
+
+    def feed(self, data: bytes) -> int:
+        """Take the next bytes; returns how many requests they started."""
+        before = self.requests
+        self.buffer += data
+        if self.http2 is None:
+            if len(self.buffer) < len(H2_PREFACE) and H2_PREFACE.startswith(self.buffer):
+                return 0
+            self.http2 = self.buffer.startswith(H2_PREFACE)
+            if self.http2:
+                self.buffer = self.buffer[len(H2_PREFACE) :]
+        if self.http2:
+            self._frames()
+        else:
+            while self._message_part():
+                pass
+        return self.requests - before
+
+    def _frames(self) -> None:
+        while len(self.buffer) >= 9:
+            length = int.from_bytes(self.buffer[:3], "big")
+            if len(self.buffer) < 9 + length:
+                return
+            kind = self.buffer[3]
+            stream = int.from_bytes(self.buffer[5:9], "big") & 0x7FFFFFFF
+            if kind == H2_HEADERS and stream and stream not in self.streams:
+                self.streams.add(stream)
+                self.requests += 1
+            self.buffer = self.buffer[9 + length :]
+
+    def _message_part(self) -> bool:
+        """Consume one part of an HTTP/1.1 message (a body's bytes, a chunk, a head); False
+        when the buffer holds no whole part."""
+        if self.body_left:
+            taken = min(self.body_left, len(self.buffer))
+            self.body_left -= taken
+            self.buffer = self.buffer[taken:]
+            return bool(taken) and not self.body_left
+        if self.chunked:
+            end = self.buffer.find(b"\r\n")
+            if end < 0:
+                return False
+            size = int(self.buffer[:end].split(b";")[0] or b"0", 16)
+            if size == 0:  # the last chunk, then trailer lines up to an empty one
+                close = self.buffer.find(b"\r\n\r\n", end)
+                if close < 0:
+                    return False
+                self.buffer = self.buffer[close + 4 :]
+                self.chunked = False
+                return True
+            if len(self.buffer) < end + 2 + size + 2:
+                return False
+            self.buffer = self.buffer[end + 2 + size + 2 :]
+            return True
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head, self.buffer = self.buffer[:end].lower(), self.buffer[end + 4 :]
+        if H1_REQUEST_LINE.match(head):
+            self.requests += 1
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip() == b"content-length":
+                self.body_left = int(value.strip() or b"0")
+            elif name.strip() == b"transfer-encoding" and b"chunked" in value:
+                self.chunked = True
+        return True
 
 
 class Relay:
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.one_way = 0.0  # seconds
-        self.stats = {"bytes_up": 0, "bytes_down": 0, "connections": 0}
+        self.stats = {"bytes_up": 0, "bytes_down": 0, "connections": 0, "requests": 0}
 
     async def pump(
         self,
@@ -38,6 +124,7 @@ class Relay:
         not_before: float,
     ) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        requests = RequestCounter() if counter == "bytes_up" else None
 
         async def send() -> None:
             while True:
@@ -59,6 +146,8 @@ class Relay:
             while True:
                 data = await reader.read(65536)
                 self.stats[counter] += len(data)
+                if requests is not None:
+                    self.stats["requests"] += requests.feed(data)
                 await queue.put((time.monotonic(), data))
                 if not data:
                     break

@@ -403,20 +403,31 @@ def markdown(results: dict[str, Any], checks: list[Target], plots: list[str], re
                 "mode",
                 *[f"p50 at {r:g} ms RTT" for r in rtt["rtts"]],
                 *[f"p95 at {r:g} ms" for r in rtt["rtts"]],
+                "requests to the remote per write (median)",
                 "n per RTT",
             ),
-            "|---|" + "---|" * (2 * len(rtt["rtts"]) + 1),
+            "|---|" + "---|" * (2 * len(rtt["rtts"]) + 2),
         ]
         for label, by in rtt["writes"].items():
+            counts = [
+                n for per_rtt in rtt.get("requests", {}).get(label, {}).values() for n in per_rtt
+            ]
             out.append(
                 _row(
                     label,
                     *[ms(p50(by[str(r)])) for r in rtt["rtts"]],
                     *[ms(p95(by[str(r)])) for r in rtt["rtts"]],
+                    f"{statistics.median(counts):g}" if counts else "—",
                     len(by[str(rtt["rtts"][0])]),
                 )
             )
-        out.append("")
+        out += [
+            "",
+            "Requests are counted by the relay: HTTP/1.1 requests, and the streams an HTTP/2 "
+            "client opens (libSQL's replication is gRPC over HTTP/2); a pull that follows the "
+            "write counts too.",
+            "",
+        ]
         picture("rtt.png", "Write latency against injected RTT")
     reads = results.get("reads")
     if reads:
