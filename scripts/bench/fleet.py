@@ -30,7 +30,10 @@ class Relay:
     def __init__(self, upstream_port: int, log: Path) -> None:
         self.log = open(log, "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "scripts.bench.netdelay", "--upstream", f"127.0.0.1:{upstream_port}"],
+            [
+                *(PYTHON, "-m", "scripts.bench.netdelay", "--log-requests"),
+                *("--upstream", f"127.0.0.1:{upstream_port}"),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=self.log,

@@ -21,7 +21,9 @@ import contextlib
 import json
 import re
 import socket
+import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -34,7 +36,8 @@ class RequestCounter:
     """Counts the requests a client sends on one connection, fed its bytes in order: HTTP/2
     streams it opens, or HTTP/1.1 messages (heads, then bodies by Content-Length or chunks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, seen: Callable[[str], None] | None = None) -> None:
+        self.seen = seen or (lambda what: None)  # told what each request is
         self.requests = 0
         self.buffer = b""
         self.http2: bool | None = None
@@ -69,6 +72,7 @@ class RequestCounter:
             if kind == H2_HEADERS and stream and stream not in self.streams:
                 self.streams.add(stream)
                 self.requests += 1
+                self.seen(f"HTTP/2 stream {stream}")
             self.buffer = self.buffer[9 + length :]
 
     def _message_part(self) -> bool:
@@ -101,6 +105,7 @@ class RequestCounter:
         head, self.buffer = self.buffer[:end].lower(), self.buffer[end + 4 :]
         if H1_REQUEST_LINE.match(head):
             self.requests += 1
+            self.seen(head.split(b"\r\n", 1)[0].decode(errors="replace"))
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             if name.strip() == b"content-length":
@@ -111,8 +116,9 @@ class RequestCounter:
 
 
 class Relay:
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], *, log_requests: bool = False) -> None:
         self.upstream = upstream
+        self.log_requests = log_requests
         self.one_way = 0.0  # seconds
         self.stats = {"bytes_up": 0, "bytes_down": 0, "connections": 0, "requests": 0}
 
@@ -124,7 +130,13 @@ class Relay:
         not_before: float,
     ) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        requests = RequestCounter() if counter == "bytes_up" else None
+        connection = self.stats["connections"]
+
+        def seen(what: str) -> None:
+            if self.log_requests:
+                print(f"{time.time():.3f} connection {connection}: {what}", file=sys.stderr)
+
+        requests = RequestCounter(seen) if counter == "bytes_up" else None
 
         async def send() -> None:
             while True:
@@ -191,8 +203,8 @@ class Relay:
         writer.close()
 
 
-async def serve(upstream: tuple[str, int]) -> None:
-    relay = Relay(upstream)
+async def serve(upstream: tuple[str, int], *, log_requests: bool = False) -> None:
+    relay = Relay(upstream, log_requests=log_requests)
     server = await asyncio.start_server(relay.handle, HOST, 0)
     control = await asyncio.start_server(relay.control, HOST, 0)
     port = server.sockets[0].getsockname()[1]
@@ -218,10 +230,11 @@ def ask(control_port: int, command: str) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upstream", required=True, help="HOST:PORT")
+    parser.add_argument("--log-requests", action="store_true", help="each request on stderr")
     args = parser.parse_args()
     host, port = args.upstream.rsplit(":", 1)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve((host, int(port))))
+        asyncio.run(serve((host, int(port)), log_requests=args.log_requests))
 
 
 if __name__ == "__main__":
