@@ -148,7 +148,7 @@ def graph_view(space: Space, focus: Thought | None = None, limit: int = VIEW_LIM
             neighbours[source].append(target)
             neighbours[target].append(source)
     cells = layout(ids, neighbours)
-    relations = _relation_counts(space, ids)
+    relations = _relation_counts(space, thoughts)
     detail_url = key_url("thought-detail", space.pk)
     nodes = [
         {
@@ -181,13 +181,14 @@ def _position(cell: tuple[int, int]) -> dict[str, int]:
     return {"x": column * CELL_WIDTH + (CELL_WIDTH // 2 if row % 2 else 0), "y": row * CELL_HEIGHT}
 
 
-def _relation_counts(space: Space, ids: list[str]) -> dict[str, int]:
+def _relation_counts(space: Space, thoughts: list[Thought]) -> dict[str, int]:
     """Each thought's parent, children and links, counted."""
     counts: dict[str, int] = defaultdict(int)
+    ids = [t.pk for t in thoughts]
+    for thought in thoughts:
+        counts[thought.pk] += 1 if thought.parent_id else 0
     if not ids:
         return counts
-    for pk, parent in space.thoughts.filter(pk__in=ids).values_list("id", "parent_id"):
-        counts[pk] += 1 if parent else 0
     queries = [
         (space.thoughts.filter(parent_id__in=ids), "parent_id"),
         (space.links.filter(source_id__in=ids), "source_id"),

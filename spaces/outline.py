@@ -189,10 +189,11 @@ def subtree(space: Space, parent: Thought, state: OutlineState | None = None) ->
     """``parent`` opened: its first children, themselves folded unless ``state`` opens them."""
     if state is None or state.open_keys is None:
         state = OutlineState(frozenset())  # nothing below it was open
-    node = _Nodes(space.pk)(parent)
+    make = _Nodes(space.pk)
+    node = make(parent)
     node.child_count = _child_counts(space, [parent.pk]).get(parent.pk, 0)
     node.expanded = True
-    node.children = [_Nodes(space.pk)(t) for t in _children(space, [node])[parent.pk]]
+    node.children = [make(thought) for thought in _children(space, [node])[parent.pk]]
     expand(space, node.children, state)
     attach_links(space, walk(node.children))
     return node

@@ -248,8 +248,8 @@ def delete_undo(request: HtmxHttpRequest, space_id: str, entry_id: str) -> HttpR
     try:
         thought = timeline.undo_delete(space, entry_id, actor=request.user)
     except NotFound:
-        raise
-    except ServiceError as exc:
+        raise  # 404, through domain_errors
+    except ServiceError as exc:  # cannot be undone: the toast says why
         if not request.htmx:
             messages.error(request, exc.message)
         return space_changed(request, space, toast={"message": exc.message})
