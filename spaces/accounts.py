@@ -72,30 +72,43 @@ def invitation_find(raw: str) -> Invitation:
     return invitation
 
 
+RANK = {None: 0, Role.VIEWER: 1, Role.EDITOR: 2, "owner": 3}
+
+
+def gives_more(invitation: Invitation, user: Any) -> bool:
+    """Whether the invitation gives ``user`` more than they have in its space."""
+    return RANK.get(invitation.space.role_of(user), 0) < RANK[invitation.role]
+
+
 def invitation_accept(*, raw: str, user: Any) -> Space:
     """Give ``user`` the invitation's role in its space (an ordinary share, by the person who
-    made the link), once; the space's owner and a member with that role already just arrive."""
+    made the link). The link is claimed with a conditional update, so two requests racing
+    for it cannot both use it; someone who has that role already just arrives, and the link
+    stays open for another."""
     with transaction.atomic():
         invitation = invitation_find(raw)
-        state = invitation.status
-        if state == "accepted" and invitation.accepted_by_id == user.pk:
-            return invitation.space
-        if state != "open":
-            raise InvalidInput(
-                f"This invitation is {state}: ask {_inviter(invitation)} for a new one."
-            )
         space = invitation.space
-        role = space.role_of(user)
-        rank = {None: 0, Role.VIEWER: 1, Role.EDITOR: 2, "owner": 3}
-        if rank.get(role, 0) < rank[invitation.role]:
-            services.space_share(
-                space=space,
-                actor=invitation.created_by or user,
-                username=user.get_username(),
-                role=invitation.role,
+        if invitation.status == "accepted" and invitation.accepted_by_id == user.pk:
+            return space
+        if invitation.status != "open":
+            raise InvalidInput(
+                f"This invitation is {invitation.status}: ask {_inviter(invitation)} for a new one."
             )
-        Invitation.objects.filter(pk=invitation.pk).update(
-            accepted_by=user, accepted_at=timezone.now()
+        if not gives_more(invitation, user):
+            return space
+        now = timezone.now()
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        ).update(accepted_by=user, accepted_at=now)
+        if not claimed:
+            raise InvalidInput(
+                f"This invitation was used a moment ago: ask {_inviter(invitation)} for a new one."
+            )
+        services.space_share(
+            space=space,
+            actor=invitation.created_by or user,
+            username=user.get_username(),
+            role=invitation.role,
         )
     return space
 

@@ -33,7 +33,7 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 NO_ACCESS = ""
 
 
-def add_service_error(form: forms.Form, error: ServiceError, field: str | None = None) -> None:
+def add_service_error(form: forms.BaseForm, error: ServiceError, field: str | None = None) -> None:
     """Show a service's refusal beside ``field``, or beside the first field its message names."""
     if field is None and error.field in form.fields:
         field = error.field

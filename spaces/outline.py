@@ -37,8 +37,8 @@ class OutlineState:
     def from_params(cls, params: Mapping[str, Any]) -> OutlineState:
         """Read ``open`` (comma-separated keys) and ``roots`` (a count) from a request's GET
         or POST; bad values fall back to the first screen's."""
-        roots_text = str(params.get("roots", "") or "")
-        roots = int(roots_text) if roots_text.isdigit() else PAGE
+        roots_text = str(params.get("roots", "") or "")[:7]
+        roots = int(roots_text) if roots_text.isascii() and roots_text.isdigit() else PAGE
         roots = min(max(roots, PAGE), MAX_SHOWN)
         if "open" not in params:
             return cls(None, roots)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -251,33 +251,35 @@ def undo_delete(space: Space, entry_id: str, *, actor: Any) -> Thought | None:
 
     A thought's delete: the thought comes back (restore_version), with the links it had then
     whose other end is still there, and the children it had then that are still where the
-    delete moved them (a child moved or edited since stays as it is). A link's delete: the
-    link comes back, if both its ends are there. Returns the thought brought back, or None
-    for a link."""
+    delete moved them (a child moved since stays where it is). What it "had then" is the
+    space replayed from its history up to the delete (``state_at``), which knows the links and
+    children that earlier deletes took along without entries of their own. A link's delete:
+    the link comes back, if both its ends are there. Returns the thought brought back, or
+    None for a link."""
     entry = space.history.filter(pk=entry_id).first()
     if entry is None:
         raise NotFound("History entry not found in this space.")
     before = entry.before or {}
     if entry.action == Action.LINK_DELETED and before.get("source"):
-        link_key = _link_key(before)
-        if space.links.filter(
-            source__key=link_key[0], target__key=link_key[1], label=link_key[2]
-        ).exists():
-            return None  # back already
-        services.link_create(
-            space=space, actor=actor, source=link_key[0], target=link_key[1], label=link_key[2]
-        )
+        source, target, label = _link_key(before)
+        if not space.links.filter(source__key=source, target__key=target, label=label).exists():
+            services.link_create(
+                space=space, actor=actor, source=source, target=target, label=label
+            )
         return None
     if entry.action != Action.NODE_DELETED or not before.get("key"):
         raise InvalidInput("Only the delete of a thought or of a link can be undone.")
     key = before["key"]
     if space.thoughts.filter(key=key).exists():
         raise InvalidInput(f"A thought {key!r} exists again: this delete cannot be undone.")
-    links = _links_then(space, entry, key)
-    children = _children_then(space, entry, key, before.get("parent"))
+    then = state_at(space, entry.created_at - timedelta(microseconds=1))
+    links = [link for link in then.links if key in link[:2]]
+    moved_to = (then.thoughts.get(key) or before).get("parent")
+    children = [k for k, t in then.thoughts.items() if t.get("parent") == key]
     with transaction.atomic():
         thought = restore_version(space, entry_id, actor=actor)
-        for child in children:
+        where = {"parent__key": moved_to} if moved_to else {"parent__isnull": True}
+        for child in space.thoughts.filter(key__in=children, **where):
             services.thought_update(
                 thought=child, actor=actor, changes={"parent": key}, expected_version=child.version
             )
@@ -289,45 +291,3 @@ def undo_delete(space: Space, entry_id: str, *, actor: Any) -> Thought | None:
                     space=space, actor=actor, source=source, target=target, label=label
                 )
     return thought
-
-
-def _links_then(space: Space, entry: HistoryEntry, key: str) -> list[tuple[str, str, str]]:
-    """The links ``key`` had when ``entry`` deleted it, replayed from the link history."""
-    links: dict[tuple[str, str, str], bool] = {}
-    actions = (Action.LINK_CREATED, Action.LINK_DELETED)
-    earlier = space.history.filter(action__in=actions, created_at__lte=entry.created_at)
-    lost = set(Conflict.objects.filter(space=space).values_list("pk", flat=True))
-    for pk, action, before, after in earlier.order_by("created_at", "id").values_list(
-        "pk", "action", "before", "after"
-    ):
-        snapshot = (after if action == Action.LINK_CREATED else before) or {}
-        if pk in lost or key not in (snapshot.get("source"), snapshot.get("target")):
-            continue
-        if action == Action.LINK_CREATED:
-            links[_link_key(snapshot)] = True
-        else:
-            links.pop(_link_key(snapshot), None)
-    return list(links)
-
-
-def _children_then(
-    space: Space, entry: HistoryEntry, key: str, parent_then: str | None
-) -> list[Thought]:
-    """The thoughts that were ``key``'s children when ``entry`` deleted it and that are still
-    where the delete moved them (under ``parent_then``), unchanged since."""
-    where = {"parent__key": parent_then} if parent_then else {"parent__isnull": True}
-    moved = space.thoughts.filter(**where)
-    candidates = {t.key: t for t in moved.iterator(chunk_size=CHUNK)}
-    found: list[Thought] = []
-    for keys in _chunks(set(candidates)):
-        latest: dict[str, HistoryEntry] = {}
-        rows = space.history.filter(
-            thought_key__in=keys, action__in=(Action.NODE_CREATED, Action.NODE_UPDATED)
-        ).order_by("created_at", "id")
-        for row in rows:
-            latest[row.thought_key] = row
-        for child_key, last in latest.items():
-            then_parent = (last.after or {}).get("parent")
-            if then_parent == key and (last.created_at, last.pk) < (entry.created_at, entry.pk):
-                found.append(candidates[child_key])
-    return found

@@ -10,6 +10,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -57,20 +58,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "registration/signup_closed.html", status=403)
     form = SignupForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        user = form.save()
-        login(request, user, backend=LOGIN_BACKEND)
-        if invitation is not None:
-            try:
-                space = accounts.invitation_accept(raw=raw, user=user)
-            except ServiceError as exc:  # taken meanwhile: the account stays
-                messages.error(request, exc.message)
-            else:
-                messages.success(
-                    request, f"Welcome, {user.get_username()}: you joined “{space.title}”."
-                )
+        try:
+            with transaction.atomic():  # no account without its invitation when sign-up is closed
+                user = form.save()
+                space = accounts.invitation_accept(raw=raw, user=user) if invitation else None
+        except ServiceError as exc:  # the link was used or revoked meanwhile
+            add_service_error(form, exc)
+        else:
+            login(request, user, backend=LOGIN_BACKEND)
+            name = user.get_username()
+            if space is not None:
+                messages.success(request, f"Welcome, {name}: you joined “{space.title}”.")
                 return redirect("space-detail", space_id=space.pk)
-        messages.success(request, f"Welcome, {user.get_username()}.")
-        return redirect("space-list")
+            messages.success(request, f"Welcome, {name}.")
+            return redirect("space-list")
     context = {"form": form, "invite": raw if invitation else "", "invitation": invitation}
     return render(request, "registration/signup.html", context)
 
@@ -92,10 +93,12 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(request, f"You joined “{space.title}”.")
             return redirect("space-detail", space_id=space.pk)
+    signed_in = request.user.is_authenticated
     context = {
         "invitation": found,
         "token": token,
-        "role": found.space.role_of(request.user) if request.user.is_authenticated else None,
+        "role": found.space.role_of(request.user) if signed_in else None,
+        "gives_more": signed_in and accounts.gives_more(found, request.user),
         "login_url": f"{reverse('login')}?next={request.path}",
         "signup_url": f"{reverse('signup')}?invite={token}",
     }

@@ -102,16 +102,25 @@
   // The server lists only the part of the tree a page has open (spaces/outline.py): every
   // request that answers with the tree says which folds are open and how many top-level
   // thoughts are listed, so that the answer keeps the page as the person left it.
+  var OPEN_MAX_CHARS = 4000;  // a URL stays well under a proxy's limit (nginx: 8 KiB)
+  var NOT_THE_TREE = /\/(thought-options|search)\/|graph\.json/;  // answers without the tree
+
   function outlineState() {
     var open = [];
+    var length = 0;
     thoughts.querySelectorAll("details.subtree[open]").forEach(function (details) {
-      if (details.querySelector(":scope > ul.thought-list")) open.push(details.dataset.key);
+      var key = details.dataset.key;
+      if (!details.querySelector(":scope > ul.thought-list")) return;
+      if (length + key.length + 1 > OPEN_MAX_CHARS) return;  // the rest come back folded
+      open.push(key);
+      length += key.length + 1;
     });
     var counts = document.getElementById("outline-counts");
     return { open: open.join(","), roots: counts ? counts.dataset.roots : "" };
   }
 
   document.addEventListener("htmx:configRequest", function (e) {
+    if (NOT_THE_TREE.test(e.detail.path)) return;
     var state = outlineState();
     e.detail.parameters.open = state.open;
     if (state.roots) e.detail.parameters.roots = state.roots;

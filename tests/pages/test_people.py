@@ -136,3 +136,42 @@ def test_the_account_page_lists_the_persons_tokens(owner, owner_client):
     token, _ = services.token_create(user=owner, name="my script", mode="direct")
     page = owner_client.get(reverse("account")).content.decode()
     assert f"<code>{token.prefix}…</code> my script" in page
+
+
+def test_a_used_link_makes_no_account_when_sign_up_is_closed(owner_client, space, owner):
+    link = _invite(owner_client, space)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    invitation = Invitation.objects.get()
+    first, second = Client(), Client()
+    page = first.get(reverse("signup"), {"invite": token})  # both open the form...
+    assert page.status_code == 200 and second.get(reverse("signup"), {"invite": token})
+    first.post(reverse("signup"), dict(NEW, invite=token))
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is not None
+    # ...the second posts after the first used it: refused before an account is made.
+    response = second.post(reverse("signup"), dict(NEW, username="second", invite=token))
+    assert response.status_code == 403
+    assert not get_user_model().objects.filter(username="second").exists()
+
+
+def test_a_viewer_given_an_editor_link_becomes_editor_and_a_member_leaves_it_open(
+    owner_client, space, viewer, editor
+):
+    link = _invite(owner_client, space, role="editor")
+    client = Client()
+    client.force_login(editor)  # has the role already: arrives, the link stays open
+    assert "You have access already (editor)" in client.get(link).content.decode()
+    client.post(link)
+    assert Invitation.objects.get().accepted_at is None
+    client.force_login(viewer)
+    assert "Become editor as" in client.get(link).content.decode()
+    client.post(link)
+    assert space.role_of(viewer) == "editor"
+
+
+def test_a_bad_roots_value_is_the_first_page(owner_client, space):
+    for bad in ("²", "9" * 5000, "-3", "abc"):
+        assert (
+            owner_client.get(reverse("space-detail", args=[space.pk]), {"roots": bad}).status_code
+            == 200
+        )

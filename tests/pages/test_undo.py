@@ -118,3 +118,35 @@ def test_a_viewer_cannot_undo(client, viewer, owner, family):
     response = client.post(reverse("delete-undo", args=[family.pk, entry.pk]), headers=HTMX)
     assert response.status_code == 403
     assert not family.thoughts.filter(key="bed").exists()
+
+
+def test_undo_takes_back_no_link_an_earlier_delete_took(space, owner):
+    """k → y; y deleted (its links go, without entries of their own); a new y; k deleted."""
+    for key in ("k", "y"):
+        services.thought_create(space=space, actor=owner, key=key, title=key)
+    services.link_create(space=space, actor=owner, source="k", target="y")
+    services.thought_delete(thought=space.thoughts.get(key="y"), actor=owner)
+    services.thought_create(space=space, actor=owner, key="y", title="another y")
+    entry = services.thought_delete(thought=space.thoughts.get(key="k"), actor=owner)
+
+    timeline.undo_delete(space, entry.pk, actor=owner)
+
+    assert not space.links.exists()
+
+
+def test_undo_moves_back_the_children_it_had_then_and_no_others(space, owner):
+    make = services.thought_create
+    make(space=space, actor=owner, key="p", title="P")
+    make(space=space, actor=owner, key="k", title="K", parent="p")
+    make(space=space, actor=owner, key="x", title="X", parent="k")
+    services.thought_delete(thought=space.thoughts.get(key="k"), actor=owner)  # x under p
+    make(space=space, actor=owner, key="k", title="K again", parent="p")
+    make(space=space, actor=owner, key="b", title="B", parent="k")
+    make(space=space, actor=owner, key="c", title="C", parent="b")
+    services.thought_delete(thought=space.thoughts.get(key="b"), actor=owner)  # c under k
+    entry = services.thought_delete(thought=space.thoughts.get(key="k"), actor=owner)
+
+    timeline.undo_delete(space, entry.pk, actor=owner)
+
+    parents = {t.key: t.parent.key if t.parent else None for t in space.thoughts.all()}
+    assert parents == {"p": None, "k": "p", "x": "p", "c": "k"}
