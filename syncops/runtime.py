@@ -52,7 +52,10 @@ def record_event(kind: str, ok: bool, duration_ms: float | None, message: str) -
         logger.exception("Could not record a sync event")
     finally:
         if threading.current_thread() is not threading.main_thread():
-            close_old_connections()
+            try:
+                close_old_connections()
+            except Exception:  # the worker's thread must outlive any bookkeeping failure
+                logger.debug("Could not close this thread's database connections", exc_info=True)
 
 
 @contextmanager
@@ -157,7 +160,10 @@ def prune(replica: Replica) -> list[Path]:
         return storage.prune_quarantine(replica)
     finally:
         if threading.current_thread() is not threading.main_thread():
-            close_old_connections()
+            try:
+                close_old_connections()
+            except Exception:  # the worker's thread must outlive any bookkeeping failure
+                logger.debug("Could not close this thread's database connections", exc_info=True)
 
 
 def run_sync(replica: Replica, op: str = "sync") -> dict[str, Any]:

@@ -7,6 +7,7 @@ import contextvars
 import logging
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,33 @@ def test_each_push_names_the_requests_whose_writes_it_carried(caplog, monkeypatc
     assert failed and "Writes of requests req-1, req-2 wait." in failed[0]
     pushed = [r for r in caplog.records if r.getMessage().startswith("Pushed the writes")]
     assert [r.requests for r in pushed] == [["req-1", "req-2"]]
+
+
+def test_a_worker_thread_survives_recording_an_event_while_the_database_is_shut(
+    django_db_setup: object, django_db_blocker: Any
+) -> None:
+    """A worker opened its connections, then the database was shut to it (pytest-django does
+    this while a test without the database runs, and the worker's push failed then). Its
+    bookkeeping must not raise: a worker thread died of it, and the test command's log
+    showed the traceback."""
+    from django.db import connection
+
+    from syncops.runtime import record_event
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        with django_db_blocker.unblock():
+            connection.ensure_connection()  # the worker had its connections open
+        try:
+            record_event("push", False, 1.0, "a push failed")
+        except BaseException as exc:  # noqa: BLE001 - whatever it is, it would kill the thread
+            errors.append(exc)
+        finally:
+            with django_db_blocker.unblock():
+                connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert errors == []
