@@ -4,7 +4,6 @@ ordinary share, with its history entry, by the person who made the link."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -31,10 +30,6 @@ def signup_set(*, open: bool, actor: Any) -> SignupSetting:
     return SignupSetting.objects.create(open=open, changed_by=actor)
 
 
-def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def invitation_create(
     *, space: Space, actor: Any, role: str, days: int = INVITATION_DAYS
 ) -> tuple[Invitation, str]:
@@ -53,7 +48,7 @@ def invitation_create(
     invitation = Invitation.objects.create(
         space=space,
         role=role,
-        token_hash=_hash(raw),
+        token_hash=services.secret_hash(raw),
         created_by=actor,
         expires_at=now + timedelta(days=days),
     )
@@ -64,7 +59,7 @@ def invitation_find(raw: str) -> Invitation:
     """The invitation a link names, whatever its state (NotFound for none)."""
     invitation = (
         Invitation.objects.select_related("space", "created_by")
-        .filter(token_hash=_hash(raw or ""))
+        .filter(token_hash=services.secret_hash(raw or ""))
         .first()
     )
     if invitation is None:

@@ -572,7 +572,8 @@ def link_delete(*, space: Space, actor: Any, link_id: str) -> HistoryEntry:
 # --- API tokens --------------------------------------------------------------------------
 
 
-def _hash_token(raw: str) -> str:
+def secret_hash(raw: str) -> str:
+    """What is stored of a secret shown once (an API token, an invitation link)."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -587,7 +588,7 @@ def token_create(
         user=user,
         name=_text(name, field="name", limit=100),
         prefix=raw[:10],
-        token_hash=_hash_token(raw),
+        token_hash=secret_hash(raw),
         mode=mode,
     )
     return token, raw
@@ -605,7 +606,7 @@ def token_authenticate(*, raw: str) -> ApiToken | None:
     """The active token for ``raw``; its last-used time is written at most once a minute."""
     token = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=_hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(token_hash=secret_hash(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
