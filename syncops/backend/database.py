@@ -185,6 +185,17 @@ def not_applied() -> NotApplied:
     )
 
 
+def not_applied_behind() -> NotApplied:
+    """The error of a batch the primary refused because the local replica was behind it (a
+    row count or constraint came out differently there): nothing was applied, the replica has
+    synced since, and the request runs again on what the primary holds."""
+    return NotApplied(
+        "This change was decided on a copy that was behind the primary (another process "
+        "changed the same rows a moment ago); nothing of it was applied. Retry it.",
+        retry_after=1,
+    )
+
+
 def is_driver_panic(exc: BaseException) -> bool:
     """A Rust panic inside the driver (pyo3's ``PanicException``, a ``BaseException`` that no
     ``except Exception`` stops): libsql-experimental panics on every use of a closed

@@ -28,10 +28,12 @@ logger = logging.getLogger("syncops")
 class LibsqlReplica(Replica):
     """Embedded replica of a libSQL primary (sqld or Turso).
 
-    libsql-experimental has no timeouts, and a call to a hung primary holds the GIL: the whole
-    process stalls (measured, docs/sync-facts.md). So every call that would reach the primary
-    (a write, a sync, opening a connection) is preceded by a bounded health check; when it
-    fails, writes are refused at once and reads go on from the local file.
+    Write transactions run on the local file and reach the primary as one batch
+    (syncops.backend.batch), with a timeout of its own; the replica then syncs. libsql-
+    experimental has no timeouts, and a call to a hung primary holds the GIL: the whole process
+    stalls (measured, docs/sync-facts.md). So its calls that are not right after a batch the
+    primary answered (the timer's sync, opening the file) are preceded by a bounded health
+    check; when the primary does not answer, writes are refused and reads go on from the file.
     """
 
     mode = "replica"
@@ -46,12 +48,14 @@ class LibsqlReplica(Replica):
     # runs on the primary); they go to read-only plain libSQL connections of the same file
     # instead, which never broke it (scripts/probes/libsql_plain_readers.py).
     reads_apart = True
-    HEALTH_TIMEOUT = 1.0  # seconds; checked before every write (one more round trip)
+    HEALTH_TIMEOUT = 1.0  # seconds; checked before a sync that no batch just preceded
     CATCH_UP_WAIT = 5.0  # seconds a write waits for a snapshot sqld cannot serve yet
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sync_connection: Any = None  # the one connection of the file
+        self._writer: Any = None  # the BatchWriter of write transactions
+        self._behind = False  # a write committed and the sync after it failed
 
     def check_primary(self) -> None:
         """Raise RemoteUnavailable unless the primary answers its health check."""
@@ -71,29 +75,72 @@ class LibsqlReplica(Replica):
             ) from exc
 
     def before_write(self) -> None:
-        self.check_primary()
         if self._sync_connection is None and self.read_copy is None:
             # Opened when the primary came back; a recovery holding the lock opens it itself.
+            self.check_primary()
             if not self.lock.acquire(timeout=RECOVERY_WRITE_WAIT):
                 raise RemoteUnavailable(
                     f"The connection to the primary at {self.state.remote_url} is being set "
                     "up; retry in a few seconds."
                 )
             try:
-                self._syncer()
+                connection = self._syncer()
+                if self.state.pulls == 0:  # a write is decided on the file: it needs the rows
+                    started = time.perf_counter()
+                    connection.sync()
+                    self.state.record("pull", started)
             finally:
                 self.lock.release()
 
     def writer_for(self, connection: Any) -> Any | None:
-        if not self.is_current(connection):
+        if not self.is_current(connection) or self._sync_connection is None:
             return None
-        writer = self._sync_connection
-        return writer if writer is not None and self.is_current(writer) else None
+        if self._writer is None or not self.is_current(self._writer):
+            from syncops.backend.batch import BatchWriter
+            from syncops.replica.hrana import HranaClient
+
+            local = self._open_local()
+            self._writer = self.tag(
+                BatchWriter(
+                    local,
+                    HranaClient(self.url or "", self.token),
+                    synced=self._catch_up,
+                    check=self.check_primary,
+                    state=self.state,
+                )
+            )
+        return self._writer
+
+    def _open_local(self) -> Any:
+        import libsql_experimental as libsql
+
+        return libsql.connect(self.path, isolation_level=None, check_same_thread=False)
+
+    def _catch_up(self) -> None:
+        """Sync right after a batch the primary answered (the caller holds write_lock), so
+        the response reads what it wrote. Failing, the write stands: ``committed_write`` waits
+        for the sync outside the lock."""
+        started = time.perf_counter()
+        connection = self._sync_connection
+        try:
+            if connection is None:
+                raise SyncError("the connection to the primary was closed")
+            connection.sync()
+        except Exception as exc:
+            self.state.record("pull", started, exc)
+            self._behind = True
+            logger.info("The sync after a write failed, tried again: %s", exc)
+            return
+        self.state.record("pull", started)
+        self._behind = False
 
     def abandon_writer(self, connection: Any, *, reason: str) -> None:
         # Under write_lock only: pull() takes self.lock first, then write_lock, so taking
         # self.lock here could deadlock. Every user of the shared connection reads
         # self._sync_connection under write_lock, or opens it again through _syncer().
+        if connection is not None and connection is self._writer:
+            connection.rollback()  # a batch leaves nothing open on the primary
+            return
         if connection is None or connection is not self._sync_connection:
             return
         self._sync_connection = None
@@ -108,8 +155,11 @@ class LibsqlReplica(Replica):
         )
 
     def release(self, connection: Any) -> None:
-        if self._release_read_copy(connection) or connection is self._sync_connection:
-            return  # the shared connection stays open: other threads write on it
+        if self._release_read_copy(connection) or connection in (
+            self._sync_connection,
+            self._writer,
+        ):
+            return  # the shared connections stay open: other threads write on them
         self.discard(connection)
 
     def connect(self) -> Any:
@@ -226,15 +276,18 @@ class LibsqlReplica(Replica):
         pass  # writes are forwarded to the primary as they happen
 
     def committed_write(self, connection: Any) -> None:
-        """Read-your-writes: the local file holds the forwarded write before the response.
-        (The remote's epoch is checked by the background pulls, not on every write.) A
-        snapshot sqld cannot serve yet is waited for, up to ``CATCH_UP_WAIT`` seconds; after
-        that the write stands and the timer's pulls bring it."""
+        """Read-your-writes: the batch's commit synced the file already (``_catch_up``). When
+        that sync failed, a snapshot sqld cannot serve yet is waited for, up to
+        ``CATCH_UP_WAIT`` seconds; after that the write stands and the timer's pulls bring it.
+        (The remote's epoch is checked by the background pulls, not on every write.)"""
+        if not self._behind:
+            return
         deadline = time.monotonic() + self.CATCH_UP_WAIT
         delay = 0.1
         while True:
             try:
                 self.pull(check=False)
+                self._behind = False
                 return
             except SyncError as exc:
                 if not is_snapshot_pending(exc) or time.monotonic() + delay > deadline:
@@ -247,6 +300,10 @@ class LibsqlReplica(Replica):
         with self.lock:
             self.generation += 1
             self.seen_epoch = None
+            if self._writer is not None:  # first: never the file's last connection to close
+                self._writer.client.close()
+                self.discard(self._writer)
+                self._writer = None
             if self._sync_connection is not None:
                 self.discard(self._sync_connection)
             self._sync_connection = None
