@@ -1,8 +1,9 @@
 """API writes to a distant primary: replica, remote and offline mode behind a relay that adds
-0, 20, 50 and 100 ms of round-trip time, interleaved in one run; milliseconds per write and the
-HTTP requests each write sent to the primary. Prints a table and checks the targets of
-docs/large-spaces.md (replica and remote: at most 3 requests per write; p50 at 50 ms RTT at
-most 200 ms).
+0, 20, 50 and 100 ms of round-trip time, interleaved in one run; milliseconds per write, the
+HTTP requests each write sent to the primary before its response, and those sent after it (a
+push, the new thought's embedding). Prints a table and checks the targets of
+issue 17 (replica and remote: at most 3 requests per write, the median; p50 at 50 ms RTT at
+most 200 ms). "max" also counts the writes that record a token's last use (once a minute).
 
 Run: .venv/bin/python scripts/bench_writes.py [--rounds 3] [--writes 6] [--plot FILE.png]
 """
@@ -50,25 +51,39 @@ def main() -> int:
         instances = {
             mode: instance(root, mode, mode, remote_url=relays[mode].url) for mode in MODES
         }
+        for inst in instances.values():
+            # The timer's pulls are not a write's cost: none during the measurement.
+            inst.env["TURSO_SYNC_INTERVAL"] = "3600"
         f.start(list(instances.values()))
         requests: dict[str, dict[str, list[float]]] = {}
+        after: dict[str, dict[str, list[float]]] = {}
         times = measure.rtt_writes(
             {mode: (instances[mode], relays[mode]) for mode in MODES},
             RTTS,
             args.rounds,
             dict.fromkeys(MODES, args.writes),
             requests,
+            after,
         )
-    print(f"{'mode':8} {'RTT ms':>6} {'p50 ms':>8} {'p95 ms':>8} {'requests/write':>15}")
+    print(
+        f"{'mode':8} {'RTT ms':>6} {'p50 ms':>8} {'p95 ms':>8} {'requests/write':>15} "
+        f"{'max':>4} {'after response':>15}"
+    )
     failures = []
     for mode in MODES:
         for rtt in RTTS:
             key = str(rtt)
             ms, sent = times[mode][key], requests[mode][key]
             median, per_write = statistics.median(ms), statistics.median(sent)
-            print(f"{mode:8} {rtt:6.0f} {median:8.1f} {p95(ms):8.1f} {per_write:15.1f}")
-            if mode != "offline" and max(sent) > TARGET_REQUESTS:
-                failures.append(f"{mode} at {rtt:g} ms: up to {max(sent):g} requests per write")
+            later = statistics.median(after[mode][key])
+            print(
+                f"{mode:8} {rtt:6.0f} {median:8.1f} {p95(ms):8.1f} {per_write:15.1f} "
+                f"{max(sent):4.0f} {later:15.1f}"
+            )
+            # Once a minute per token a request also records the token's and its agent
+            # session's last use (two more writes): the median is what a write costs.
+            if mode != "offline" and per_write > TARGET_REQUESTS:
+                failures.append(f"{mode} at {rtt:g} ms: {per_write:g} requests per write")
             if mode != "offline" and rtt == 50 and median > TARGET_P50_AT_50:
                 failures.append(f"{mode} at 50 ms: p50 {median:.0f} ms")
     if args.plot:
@@ -89,7 +104,7 @@ def plot(times: dict[str, dict[str, list[float]]], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(6.4, 4))
     for mode in MODES:
         axes.plot(RTTS, [statistics.median(times[mode][str(r)]) for r in RTTS], "o-", label=mode)
-    axes.axhline(TARGET_P50_AT_50, color="grey", linestyle=":", label="target at 50 ms")
+    axes.plot([50], [TARGET_P50_AT_50], "kv", label="target: at most this at 50 ms")
     axes.set_xlabel("round-trip time to the primary (ms)")
     axes.set_ylabel("API write, median (ms)")
     axes.set_yscale("log")

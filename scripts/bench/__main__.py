@@ -193,6 +193,7 @@ def run(plan: dict[str, Any], root: Path) -> dict[str, Any]:
             "remote": (far["remote"], far_rem),
         }  # with --quick these are the instances of section 1, their remotes relayed
         sent: dict[str, dict[str, list[float]]] = {}
+        after: dict[str, dict[str, list[float]]] = {}
         section(
             "rtt",
             "5. writes with injected round-trip time",
@@ -201,9 +202,15 @@ def run(plan: dict[str, Any], root: Path) -> dict[str, Any]:
                 "method": method,
                 "method_long": method_long,
                 "writes": measure.rtt_writes(
-                    far_links, plan["rtts"], plan["rtt_rounds"], plan["rtt_per_round"], sent
+                    far_links,
+                    plan["rtts"],
+                    plan["rtt_rounds"],
+                    plan["rtt_per_round"],
+                    sent,
+                    after,
                 ),
                 "requests": sent,
+                "background": after,
             },
         )
         read_targets = [

@@ -99,22 +99,44 @@ def api_writes(
     return results
 
 
+def settle(relay: Relay, *, quiet: float = 0.4, limit: float = 5.0) -> int:
+    """Wait until ``relay`` has seen no request for ``quiet`` seconds (at most ``limit``);
+    returns how many it saw meanwhile."""
+    first = last = relay.stats()["requests"]
+    since = time.monotonic()
+    deadline = since + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = relay.stats()["requests"]
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return int(last - first)
+
+
 def rtt_writes(
     targets: dict[str, tuple[Instance, Relay]],
     rtts: list[float],
     rounds: int,
     per_round: dict[str, int],
     requests: dict[str, dict[str, list[float]]] | None = None,
+    background: dict[str, dict[str, list[float]]] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """API writes on instances whose remote sits behind a relay, the relay's round-trip time
-    switched between ``rtts`` (order shuffled every round): milliseconds per write, and in
-    ``requests`` (filled in) the HTTP requests the relay saw each write send to the remote."""
+    switched between ``rtts`` (order shuffled every round): milliseconds per write. Each write
+    starts once the relay is quiet; ``requests`` (filled in) gets the HTTP requests it sent to
+    the remote before its response, ``background`` those sent after it until the relay was
+    quiet again (offline mode's push, the embedding of the new thought)."""
     results: dict[str, dict[str, list[float]]] = {
         label: {str(rtt): [] for rtt in rtts} for label in targets
     }
     if requests is None:
         requests = {}
-    requests.update({label: {str(rtt): [] for rtt in rtts} for label in targets})
+    if background is None:
+        background = {}
+    for table in (requests, background):
+        table.update({label: {str(rtt): [] for rtt in rtts} for label in targets})
     clients = {label: Client(inst.url, inst.token) for label, (inst, _) in targets.items()}
     counter = 0
     for round_index in range(rounds):
@@ -127,16 +149,19 @@ def rtt_writes(
                 for i in range(per_round[label] + 1):
                     counter += 1
                     body = {"key": f"rtt{round_index}-{counter}", "title": "Benchmark write"}
+                    settle(relay)
                     sent_before = relay.stats()["requests"]
                     status, data, client_ms, _ = clients[label].call(
                         "POST", thoughts_path(inst.space()), body, timeout=120
                     )
                     if status != 201:
                         raise RuntimeError(f"{label} at {rtt} ms: write answered {status}: {data}")
+                    sent = relay.stats()["requests"] - sent_before
+                    after = settle(relay)
                     if i:
                         results[label][str(rtt)].append(client_ms)
-                        sent = relay.stats()["requests"] - sent_before
                         requests[label][str(rtt)].append(float(sent))
+                        background[label][str(rtt)].append(float(after))
     for _, relay in targets.values():
         relay.set_rtt(0)
     return results

@@ -64,6 +64,23 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 off <= 1.3 * peer,
             )
         )
+    rtt = results.get("rtt")
+    if rtt and 50 in rtt["rtts"]:
+        for label in ("replica", "remote"):
+            if label not in rtt["writes"]:
+                continue
+            sent = [n for per in rtt.get("requests", {}).get(label, {}).values() for n in per]
+            at_50 = p50(rtt["writes"][label]["50"])
+            typical = statistics.median(sent) if sent else 0
+            checks.append(
+                Target(
+                    f"{label.capitalize()} API write: ≤ 3 requests to the primary (median), "
+                    "p50 ≤ 200 ms at 50 ms RTT",
+                    f"{typical:g} requests, {ms(at_50)} ms",
+                    "≤ 3, ≤ 200 ms",
+                    typical <= 3 and at_50 <= 200,
+                )
+            )
     delete = results.get("delete_cost")
     if delete:
         samples = [
@@ -404,28 +421,33 @@ def markdown(results: dict[str, Any], checks: list[Target], plots: list[str], re
                 *[f"p50 at {r:g} ms RTT" for r in rtt["rtts"]],
                 *[f"p95 at {r:g} ms" for r in rtt["rtts"]],
                 "requests to the remote per write (median)",
+                "after the response (median)",
                 "n per RTT",
             ),
-            "|---|" + "---|" * (2 * len(rtt["rtts"]) + 2),
+            "|---|" + "---|" * (2 * len(rtt["rtts"]) + 3),
         ]
         for label, by in rtt["writes"].items():
-            counts = [
-                n for per_rtt in rtt.get("requests", {}).get(label, {}).values() for n in per_rtt
-            ]
+            counts, later = (
+                [n for per_rtt in rtt.get(key, {}).get(label, {}).values() for n in per_rtt]
+                for key in ("requests", "background")
+            )
             out.append(
                 _row(
                     label,
                     *[ms(p50(by[str(r)])) for r in rtt["rtts"]],
                     *[ms(p95(by[str(r)])) for r in rtt["rtts"]],
                     f"{statistics.median(counts):g}" if counts else "—",
+                    f"{statistics.median(later):g}" if later else "—",
                     len(by[str(rtt["rtts"][0])]),
                 )
             )
         out += [
             "",
             "Requests are counted by the relay: HTTP/1.1 requests, and the streams an HTTP/2 "
-            "client opens (libSQL's replication is gRPC over HTTP/2); a pull that follows the "
-            "write counts too.",
+            "client opens (libSQL's replication is gRPC over HTTP/2). Each write starts once "
+            "the relay is quiet; those sent before its response count as the write's, those "
+            "after it until the relay is quiet again (offline mode's push, the new thought's "
+            "embedding) as after the response.",
             "",
         ]
         picture("rtt.png", "Write latency against injected RTT")
