@@ -212,9 +212,19 @@ class BatchWriter:
         if result.failed == len(steps) and "FOREIGN KEY" in result.message:
             # Deferred foreign keys are checked at COMMIT, which the local copy never runs.
             raise Database.IntegrityError(result.message.removeprefix("SQLite error: "))
-        if result.failed is None:
+        message = result.message.removeprefix("SQLite error: ")
+        if "no such table" in message:
+            raise Database.Unavailable(
+                "The primary refused this write: it no longer holds this replica's tables (it "
+                "was reset or replaced). The replica is rebuilt from it by itself; retry in a "
+                "few seconds.",
+                retry_after=5,
+            )
+        if result.failed is None or not (
+            result.guard_failed or "constraint failed" in message.lower()
+        ):
             raise Database.OperationalError(
-                f"The primary refused the write: {result.message}. Nothing of it was applied."
+                f"The primary refused the write ({message}); nothing of it was applied."
             )
         # A guard or constraint the local copy passed: it was behind the primary. Catch up so
         # that the request, run again, decides on what the primary holds.

@@ -1,4 +1,4 @@
-"""``remote`` mode: libSQL over HTTP to the primary; no local file."""
+"""``remote`` mode: Hrana over HTTP to the primary (syncops.replica.hrana); no local file."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import encodings.idna  # noqa: F401 - urllib imports it lazily; not from a worke
 from typing import Any
 
 from syncops.replica.base import Replica
+from syncops.replica.hrana import HranaClient, HranaConnection
 
 
 class RemoteReplica(Replica):
-    """No local file: every statement goes to the primary over HTTP."""
+    """No local file: every statement goes to the primary over HTTP, inside a transaction
+    those nobody reads the answer of with the next one that is read (``HranaConnection``)."""
 
     mode = "remote"
     keeps_pragmas = False
@@ -17,9 +19,11 @@ class RemoteReplica(Replica):
     # embedding worker) contended on the primary until one timed out: queue them here.
     serializes_writes = True
 
-    def connect(self) -> Any:
-        import libsql_experimental as libsql
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: HranaClient | None = None
 
-        return libsql.connect(
-            self.url, auth_token=self.token, isolation_level=None, check_same_thread=False
-        )
+    def connect(self) -> Any:
+        if self._client is None:
+            self._client = HranaClient(self.url or "", self.token, local_reads=False)
+        return HranaConnection(self._client)
