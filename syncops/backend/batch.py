@@ -37,13 +37,25 @@ logger = logging.getLogger("syncops")
 _READ = re.compile(r"\s*(SELECT|EXPLAIN|VALUES)\b", re.IGNORECASE)
 # Statements whose row count the primary must reproduce (changes() counts exactly these).
 _COUNTED = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-# PRAGMA name = value (sent); a PRAGMA without a value reads and stays local.
-_SET_PRAGMA = re.compile(r"\s*PRAGMA\s+(\w+)\s*=\s*(\S+?)\s*;?\s*$", re.IGNORECASE)
-_PRAGMA = re.compile(r"\s*PRAGMA\b", re.IGNORECASE)
+_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+_PRAGMA = re.compile(
+    r"\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*(?:(=)\s*(\S+?)|\(.*\))?\s*;?\s*$", re.IGNORECASE | re.DOTALL
+)
+# Connection settings: run on the local connection, and sent before (outside a transaction)
+# or inside (in one) every batch, as on the primary's connection.
+_SETTINGS = {"foreign_keys", "legacy_alter_table", "defer_foreign_keys"}
+# PRAGMAs that only read (with or without an argument): answered by the local copy.
+_READ_PRAGMAS = {
+    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+    "compile_options", "database_list", "collation_list", "function_list", "schema_version",
+    "user_version", "application_id", "page_count", "page_size", "freelist_count",
+    "journal_mode", "encoding", "data_version", *_SETTINGS,
+}  # fmt: skip
 _BEGIN = re.compile(r"\s*BEGIN\b", re.IGNORECASE)
 _COMMIT = re.compile(r"\s*(COMMIT|END)\b", re.IGNORECASE)
 _ROLLBACK = re.compile(r"\s*ROLLBACK\s*(TRANSACTION\s*)?;?\s*$", re.IGNORECASE)
-# A WITH statement reads or writes: the local copy tells which.
+# A WITH statement reads or writes: its words tell which.
 _WITH = re.compile(r"\s*WITH\b", re.IGNORECASE)
 
 
@@ -144,12 +156,12 @@ class BatchWriter:
         if _COMMIT.match(sql) or _ROLLBACK.match(sql):  # the transaction's end, as SQL
             (self.commit if _COMMIT.match(sql) else self.rollback)()
             return None
-        pragma = _SET_PRAGMA.match(sql)
-        if _READ.match(sql) or (_PRAGMA.match(sql) and not (pragma and self.in_transaction)):
+        if _READ.match(sql) or (_WITH.match(sql) and not _DML.search(sql)):
             cursor.execute(sql, args)
-            if pragma:  # set outside a transaction: the primary's connection needs it too
-                self.pragmas[pragma.group(1).lower()] = pragma.group(2)
             return None
+        pragma = _PRAGMA.match(sql)
+        if pragma:
+            return self._pragma(cursor, sql, args, pragma)
         if self.in_transaction:
             return self._record(cursor, sql, args)
         self.local.execute("BEGIN IMMEDIATE")  # a write in autocommit: its own transaction
@@ -161,18 +173,34 @@ class BatchWriter:
         self.commit()
         return rows
 
+    def _pragma(self, cursor: Any, sql: str, args: tuple[Any, ...], match: Any) -> None:
+        name, sets, value = match.group(1).lower(), match.group(2), match.group(3)
+        if not sets and name in _READ_PRAGMAS:
+            cursor.execute(sql, args)  # a read
+        elif sets and name in _SETTINGS:
+            cursor.execute(sql, args)
+            if self.in_transaction:
+                self.steps.append(Step(sql))
+            else:
+                self.pragmas[name] = value
+        elif self.in_transaction:
+            self._record(cursor, sql, args)  # rolled back with the rest locally
+        else:
+            # It may write (user_version, optimize, ...): the primary's, never the file's.
+            self.local.execute("BEGIN IMMEDIATE")
+            self.steps = [Step(sql, args)]
+            self.local.rollback()
+            self.commit()
+
     def _record(self, cursor: Any, sql: str, args: tuple[Any, ...]) -> list[Any] | None:
-        with_ = bool(_WITH.match(sql))
-        if with_:
-            (before,) = self.local.execute("SELECT total_changes()").fetchone()
         cursor.execute(sql, args)  # a local error raises here: nothing is recorded
         rows = list(cursor.fetchall()) if cursor.description else None
-        guard = None
-        if _COUNTED.match(sql):
-            (guard,) = self.local.execute("SELECT changes()").fetchone()
-        elif with_ and self.local.execute("SELECT total_changes()").fetchone()[0] == before:
-            return rows  # it only read
-        self.steps.append(Step(sql, args, guard))
+        guard = rowid = None
+        if _COUNTED.match(sql) or (_WITH.match(sql) and _DML.search(sql)):
+            (guard, last) = self.local.execute("SELECT changes(), last_insert_rowid()").fetchone()
+            if rows is not None and sql.lstrip()[:6].upper() == "INSERT":
+                rowid = last  # ids were read back: the primary must pick the same
+        self.steps.append(Step(sql, args, guard, rowid))
         return rows
 
     def commit(self) -> None:
@@ -193,8 +221,9 @@ class BatchWriter:
 
     def _send(self, steps: list[Step], before: list[Step]) -> BatchResult:
         try:
-            if self.failing:
+            if self.failing:  # the last batch got no answer: it may have been applied since
                 self.check()
+                self.synced()
             result = self.client.run_transaction(steps, before=before)
         except (PrimaryUnreachable, PrimaryTimedOut) as exc:
             self.failing = True

@@ -20,8 +20,10 @@ import urllib3
 from syncops.replica.base import RemoteUnavailable
 
 CONNECT_TIMEOUT = 1.0  # seconds to reach the primary
-READ_TIMEOUT = 2.0  # seconds for its answer to a batch, plus STEP_TIMEOUT for each step
+READ_TIMEOUT = 5.0  # seconds for its answer to a batch, plus STEP_TIMEOUT for each step
 STEP_TIMEOUT = 0.002
+SCHEMA_TIMEOUT = 60.0  # seconds for a batch that changes the schema (a migration's rebuild)
+_SCHEMA = re.compile(r"\s*(CREATE|ALTER|DROP)\b", re.IGNORECASE)
 
 
 class PrimaryUnreachable(RemoteUnavailable):
@@ -36,11 +38,13 @@ class PrimaryTimedOut(RemoteUnavailable):
 @dataclass
 class Step:
     """One statement of a batch; ``guard`` is the row count it must change on the primary
-    (what it changed on the local replica), or None for no check."""
+    (what it changed on the local replica), or None for no check; ``rowid`` the row id an
+    insert whose ids were read back must end on, as it did locally."""
 
     sql: str
     args: tuple[Any, ...] = ()
     guard: int | None = None
+    rowid: int | None = None  # the last_insert_rowid() it must leave (INSERT ... RETURNING)
 
 
 @dataclass
@@ -80,12 +84,16 @@ def encode(value: Any) -> dict[str, Any]:
     raise TypeError(f"cannot send a {type(value).__name__} to the primary")
 
 
-# A statement that fails unless the previous one changed the given number of rows: json()
-# of text that is not JSON raises, and the argument depends on changes(), so the call is never
-# evaluated ahead of time.
+# A statement that fails unless the previous one changed the given number of rows (and, when
+# given, left the given last row id): json() of text that is not JSON raises, and the argument
+# depends on changes(), so the call is never evaluated ahead of time.
 GUARD_SQL = (
     "SELECT json(CASE WHEN changes() = ? THEN '1' "
     "ELSE 'the row count differs from the replica''s' END)"
+)
+ROWID_GUARD_SQL = (
+    "SELECT json(CASE WHEN changes() = ? AND last_insert_rowid() = ? THEN '1' "
+    "ELSE 'the row count or id differs from the replica''s' END)"
 )
 
 
@@ -167,7 +175,9 @@ class HranaClient:
         add("BEGIN IMMEDIATE")
         for index, step in enumerate(steps):
             add(step.sql, step.args, index=index)
-            if step.guard is not None:
+            if step.guard is not None and step.rowid is not None:
+                add(ROWID_GUARD_SQL, (step.guard, step.rowid), index=index, guard=True)
+            elif step.guard is not None:
                 add(GUARD_SQL, (step.guard,), index=index, guard=True)
         add("COMMIT", index=len(steps))
         commit = len(batch) - 1
@@ -179,6 +189,8 @@ class HranaClient:
         )
         origin.append((-1, False))
         read_timeout = READ_TIMEOUT + STEP_TIMEOUT * len(batch)
+        if any(_SCHEMA.match(step.sql) for step in steps):
+            read_timeout = max(read_timeout, SCHEMA_TIMEOUT)
         result, _ = self.pipeline(
             [{"type": "batch", "batch": {"steps": batch}}, {"type": "close"}],
             read_timeout=read_timeout,

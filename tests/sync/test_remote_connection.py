@@ -138,7 +138,7 @@ def test_a_hung_primary_is_unavailable_in_bounded_time(
         started = time.monotonic()
         with pytest.raises(Database.Unavailable, match="did not answer") as caught:
             connection.execute("SELECT 1")
-        assert time.monotonic() - started < 4
+        assert time.monotonic() - started < 7  # the read timeout, 5 s
         assert "local replica" not in str(caught.value)
     finally:
         sqld_server.resume()

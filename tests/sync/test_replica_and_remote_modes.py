@@ -65,9 +65,11 @@ def test_replica_refuses_writes_fast_and_keeps_reading_while_the_primary_hangs(
         assert api(url_a, "GET", path, demo.token)[0] == 200  # a pooled connection exists
         sqld_server.pause()  # SIGSTOP: the primary accepts connections and never answers
         try:
-            # 4 s client timeouts: a call into the hung primary would never return.
+            # Client timeouts: a call into the hung primary would never return. A read
+            # answers from the file; a write within the batch's 5 s timeout (its agent
+            # session's) and the health check's 1 s (the thought's).
             assert api(url_a, "GET", path, demo.token, timeout=4)[1]["count"] == 5
-            status, body = api(url_a, "POST", path, demo.token, {"key": "x", "title": "X"}, 4)
+            status, body = api(url_a, "POST", path, demo.token, {"key": "x", "title": "X"}, 9)
             assert status == 503
             assert "did not answer" in body["detail"] and "reads keep working" in body["detail"]
             state = api(url_a, "GET", "/api/sync/status", demo.token, timeout=4)[1]

@@ -169,7 +169,7 @@ def test_a_hung_primary_refuses_the_write_in_bounded_time_then_costs_only_a_heal
     sqld_server.pause()
     try:
         with replica.write_lock:
-            for budget in (4.0, 2.0):  # the batch's timeout, then the health check's
+            for budget in (7.0, 2.0):  # the batch's timeout, then the health check's
                 started = time.monotonic()
                 writer.execute("BEGIN")
                 writer.execute("INSERT INTO parent VALUES (?)", (f"h{budget}",))
@@ -183,3 +183,36 @@ def test_a_hung_primary_refuses_the_write_in_bounded_time_then_costs_only_a_heal
     with replica.write_lock:
         writer.execute("INSERT INTO parent VALUES ('after')")
     assert "after" in [row[0] for row in on_primary(sqld_server, "SELECT id FROM parent")]
+
+
+def test_an_id_the_engine_picks_must_be_the_same_on_the_primary(
+    replica: LibsqlReplica, sqld_server: Server
+) -> None:
+    """An insert whose id the engine chose and Django read back (``RETURNING``): another
+    process took that id on the primary since the last sync, so the batch is refused rather
+    than leave rows pointing at the other process's row."""
+    primary = HranaClient(sqld_server.url)
+    assert primary.run_transaction([Step("CREATE TABLE counter (id INTEGER PRIMARY KEY, v)")])
+    writer = writer_of(replica)
+    with replica.write_lock:
+        writer.execute("SELECT 1")
+        replica._catch_up()  # the file has the table
+    assert primary.run_transaction([Step("INSERT INTO counter (v) VALUES ('other')")]).committed
+    with replica.write_lock:
+        writer.execute("BEGIN")
+        cursor = writer.execute("INSERT INTO counter (v) VALUES ('mine') RETURNING id")
+        assert cursor.fetchall() == [(1,)]  # what the stale file picked
+        with pytest.raises(Database.NotApplied):
+            writer.commit()
+    assert on_primary(sqld_server, "SELECT id, v FROM counter") == [["1", "other"]]
+
+
+def test_a_pragma_that_writes_goes_to_the_primary_never_to_the_file(
+    replica: LibsqlReplica, sqld_server: Server
+) -> None:
+    writer = writer_of(replica)
+    with replica.write_lock:
+        writer.execute("PRAGMA user_version = 7")
+        assert writer.execute("PRAGMA foreign_key_check").fetchall() == []  # reads stay local
+    assert on_primary(sqld_server, "PRAGMA user_version") == [["7"]]
+    assert local_rows(replica, "PRAGMA user_version") == [(7,)]  # synced, not written here
