@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.db import OperationalError
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from spaces.errors import InvalidInput
@@ -17,6 +18,39 @@ AGENT_SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 LABEL_MAX = 100
 
 logger = logging.getLogger("spaces")
+_CURRENT = ("id", "label", "created_at", "last_seen_at")  # read with the token
+
+
+def with_current_session(tokens: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
+    """``tokens``, each with its current session's fields (``current_session_*``) read in
+    the same query: a request that authenticates needs both, and to a distant primary (remote
+    mode) every query is a round trip."""
+    latest = _active(AgentSession.objects.filter(token=OuterRef("pk"))).order_by(
+        "-last_seen_at", "-id"
+    )
+    return tokens.annotate(
+        **{f"current_session_{name}": Subquery(latest.values(name)[:1]) for name in _CURRENT}
+    )
+
+
+def _active(sessions: QuerySet[AgentSession]) -> QuerySet[AgentSession]:
+    fresh_after = timezone.now() - AGENT_SESSION_IDLE_TIMEOUT
+    return sessions.filter(ended_at__isnull=True, last_seen_at__gt=fresh_after)
+
+
+def _current_of(token: ApiToken) -> AgentSession | None:
+    """The session ``with_current_session`` read along with ``token``."""
+    if getattr(token, "current_session_id", None) is None:
+        return None
+    session = AgentSession(
+        user_id=token.user_id,
+        token=token,
+        ended_at=None,
+        **{name: getattr(token, f"current_session_{name}") for name in _CURRENT},
+    )
+    session._state.adding = False
+    session._state.db = token._state.db
+    return session
 
 
 def agent_session_create(*, token: ApiToken, label: str = "") -> AgentSession:
@@ -59,15 +93,14 @@ def agent_session_for_request(
     sessions are never resumed: a new one is started (with the same label).
     """
     header = (header or "").strip()[:LABEL_MAX]
-    fresh_after = timezone.now() - AGENT_SESSION_IDLE_TIMEOUT
-    active = AgentSession.objects.filter(
-        token=token, ended_at__isnull=True, last_seen_at__gt=fresh_after
-    )
+    active = _active(AgentSession.objects.filter(token=token))
     if header:
         session = active.filter(pk=header).first() or active.filter(label=header).first()
         label = "" if _looks_like_id(header) else header
+    elif hasattr(token, "current_session_id"):  # read with the token
+        session, label = _current_of(token), ""
     else:
-        session = active.order_by("-last_seen_at").first()
+        session = active.order_by("-last_seen_at", "-id").first()
         label = ""
     if session is None:
         if not start:

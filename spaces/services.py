@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from spaces.agents import with_current_session
 from spaces.attribution import current_credit
 from spaces.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, ServiceError
 from spaces.events import emit_on_commit
@@ -604,11 +605,10 @@ def token_revoke(*, token: ApiToken) -> None:
 
 def token_authenticate(*, raw: str) -> ApiToken | None:
     """The active token for ``raw``; its last-used time is written at most once a minute."""
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(token_hash=secret_hash(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
+    tokens = ApiToken.objects.select_related("user").filter(
+        token_hash=secret_hash(raw), revoked_at__isnull=True, user__is_active=True
     )
+    token = with_current_session(tokens).first()
     if token is None:
         return None
     now = timezone.now()

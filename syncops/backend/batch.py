@@ -161,7 +161,8 @@ class BatchWriter:
             return None
         pragma = _PRAGMA.match(sql)
         if pragma:
-            return self._pragma(cursor, sql, args, pragma)
+            self._pragma(cursor, sql, args, pragma)
+            return None
         if self.in_transaction:
             return self._record(cursor, sql, args)
         self.local.execute("BEGIN IMMEDIATE")  # a write in autocommit: its own transaction

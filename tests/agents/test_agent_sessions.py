@@ -138,3 +138,17 @@ def test_sessions_are_listed_per_space_on_the_proposals_page(agent_as, owner, sp
     client.force_login(owner)
     page = client.get(f"/spaces/{space.pk}/proposals/").content.decode()
     assert 'id="agent-sessions"' in page and "s2" in page
+
+
+def test_a_change_reads_its_token_and_session_in_one_query(agent_as, owner, space):
+    """To a distant primary every query is a round trip (remote mode): the token's current
+    session comes with the token, and a change reads nothing else of either."""
+    client = agent_as(owner)
+    first = change(client, space, "a")["X-Agent-Session"]
+    with CaptureQueriesContext(connection) as queries:
+        assert change(client, space, "b")["X-Agent-Session"] == first
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+    assert sum(SESSION_TABLE in sql for sql in reads) == 1
+    assert any(SESSION_TABLE in sql and "spaces_apitoken" in sql for sql in reads)
+    session = AgentSession.objects.get(pk=first)
+    assert HistoryEntry.objects.get(thought_key="b").agent_session_id == session.pk
