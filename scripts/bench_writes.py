@@ -23,16 +23,12 @@ os.environ.setdefault("RUST_LOG", "error")
 
 from scripts.bench import measure  # noqa: E402
 from scripts.bench.fleet import fleet, instance  # noqa: E402
+from scripts.bench.report import p95  # noqa: E402
 
 RTTS = [0.0, 20.0, 50.0, 100.0]
 MODES = ("replica", "remote", "offline")
 TARGET_REQUESTS = 3
 TARGET_P50_AT_50 = 200.0  # ms
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def main() -> int:

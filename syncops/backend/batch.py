@@ -188,9 +188,7 @@ class BatchWriter:
             self._record(cursor, sql, args)  # rolled back with the rest locally
         else:
             # It may write (user_version, optimize, ...): the primary's, never the file's.
-            self.local.execute("BEGIN IMMEDIATE")
             self.steps = [Step(sql, args)]
-            self.local.rollback()
             self.commit()
 
     def _record(self, cursor: Any, sql: str, args: tuple[Any, ...]) -> list[Any] | None:

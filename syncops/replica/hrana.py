@@ -84,6 +84,14 @@ def encode(value: Any) -> dict[str, Any]:
     raise TypeError(f"cannot send a {type(value).__name__} to the primary")
 
 
+def chain(steps: list[dict[str, Any]], sql: str, args: tuple[Any, ...] = ()) -> None:
+    """Append a batch step that runs only if the one before it succeeded."""
+    step: dict[str, Any] = {"stmt": {"sql": sql, "args": [encode(arg) for arg in args]}}
+    if steps:
+        step["condition"] = {"type": "ok", "step": len(steps) - 1}
+    steps.append(step)
+
+
 # A statement that fails unless the previous one changed the given number of rows (and, when
 # given, left the given last row id): json() of text that is not JSON raises, and the argument
 # depends on changes(), so the call is never evaluated ahead of time.
@@ -163,11 +171,7 @@ class HranaClient:
         origin: list[tuple[int, bool]] = []  # batch step -> (index in steps, is its guard)
 
         def add(sql: str, args: tuple[Any, ...] = (), *, index: int = -1, guard: bool = False):
-            stmt: dict[str, Any] = {"sql": sql, "args": [encode(arg) for arg in args]}
-            step: dict[str, Any] = {"stmt": stmt}
-            if batch:
-                step["condition"] = {"type": "ok", "step": len(batch) - 1}
-            batch.append(step)
+            chain(batch, sql, args)
             origin.append((index, guard))
 
         for pragma in before or ():
@@ -388,10 +392,7 @@ class HranaConnection:
         self._waiting = []
         steps: list[dict[str, Any]] = []
         for sql, args in statements:
-            step: dict[str, Any] = {"stmt": {"sql": sql, "args": [encode(a) for a in args]}}
-            if steps:
-                step["condition"] = {"type": "ok", "step": len(steps) - 1}
-            steps.append(step)
+            chain(steps, sql, args)
         (result,) = self._request([{"type": "batch", "batch": {"steps": steps}}], ending=ending)
         if result.get("type") != "ok":
             raise ValueError((result.get("error") or {}).get("message", str(result)))
