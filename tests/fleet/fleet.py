@@ -123,7 +123,7 @@ class Nginx:
     def __init__(self, folder: Path, ports: list[int]) -> None:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         assert Path(binary).exists(), "nginx is not installed: run scripts/setup.sh nginx-light"
-        self.folder, self.port = folder, free_port()
+        self.folder, self.port, self.upstreams = folder, free_port(), len(ports)
         folder.mkdir(parents=True, exist_ok=True)
         site = (ROOT / "deploy" / "nginx" / "thoughtspace.conf").read_text()
         # The shipped upstream's server lines, one per process of this fleet.
@@ -159,6 +159,26 @@ class Nginx:
         """How many requests each upstream answered (the access log)."""
         lines = (self.folder / "access.log").read_text().splitlines()
         return Counter(line.split()[2] for line in lines if len(line.split()) > 2)
+
+    def sources(self, count: int) -> list[str]:
+        """``count`` client addresses (127.0.0.x) that nginx's address hash spreads evenly over
+        the upstreams: which upstream an address lands on depends on the processes' ports, so
+        the addresses are probed (``/healthz``) and read back from the access log."""
+        by_upstream: dict[str, list[str]] = {}
+        for n in range(2, 2 + 20 * count):
+            source = f"127.0.0.{n}"
+            status, _ = call("127.0.0.1", self.port, "GET", "/healthz", source=source)
+            assert status == 200, status
+            time.sleep(0.05)  # the access log is written as the request ends
+            line = (self.folder / "access.log").read_text().splitlines()[-1].split()
+            assert line[0] == source, line
+            by_upstream.setdefault(line[2], []).append(source)
+            rounds = zip(*by_upstream.values(), strict=False)
+            picked = [address for round_ in rounds for address in round_]
+            if len(by_upstream) == self.upstreams and len(picked) >= count:
+                (self.folder / "access.log").write_text("")  # served_by counts what follows
+                return picked[:count]
+        raise AssertionError(f"{count} addresses do not reach every upstream: {by_upstream}")
 
     def stop(self) -> None:
         _stop(self.process)

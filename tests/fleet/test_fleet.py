@@ -51,6 +51,7 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # one client address per token
     rounds: int = 0
 
     def start(self) -> None:
@@ -70,7 +71,7 @@ class Load:
 
     def _client(self, n: int) -> None:
         rng = random.Random(n * 1000 + self.rounds)
-        source, token = f"127.0.0.{n + 2}", self.tokens[n]
+        source, token = self.sources[n], self.tokens[n]
         path = f"/api/spaces/{self.space}/thoughts"
         mine: list[str] = []
         made = 0
@@ -166,7 +167,7 @@ async def _listen(nginx_port: int, space: str, token: str, seconds: float) -> li
 
 def test_a_fleet_behind_nginx_serves_syncs_and_restarts_without_a_failed_request(fleet):
     nginx, processes = fleet.nginx, fleet.processes
-    load = Load(nginx.port, fleet.space, fleet.tokens)
+    load = Load(nginx.port, fleet.space, fleet.tokens, sources=nginx.sources(len(fleet.tokens)))
 
     # Mixed clients through nginx, with a WebSocket client of the space listening there too.
     load.start()
