@@ -421,6 +421,12 @@ def _free_key(space: Space, key: str, thought_id: str) -> str:
     return candidate
 
 
+def _lineage(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    """A version's content as the next change made from it saw it: without ``parent``, which
+    a delete of the parent changes in its children without a version or a history entry."""
+    return {name: value for name, value in content(snapshot).items() if name != "parent"}
+
+
 def _followed_by_a_delete(entries: list[HistoryEntry], after: dict[str, Any]) -> bool:
     """Whether history shows a delete made from this version, or from a version built upon
     it. A version number alone does not say so: two replicas make the same number from one
@@ -431,7 +437,7 @@ def _followed_by_a_delete(entries: list[HistoryEntry], after: dict[str, Any]) ->
         for entry in entries:
             if entry.pk in followed or entry.base_version != version["version"]:
                 continue
-            if content(entry.before or {}) != content(version):
+            if _lineage(entry.before) != _lineage(version):
                 continue
             if entry.action == Action.NODE_DELETED:
                 return True
@@ -561,11 +567,15 @@ def _node_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     thought = Thought.objects.filter(pk=before["id"]).first()
     if thought is None:
         outcome.confirmed += 1
-        # The delete won: the changes it had not seen, made from the version it deleted or
-        # from a later one, were lost with it.
-        unseen = before["version"]
-        for entry in _entries(space, before["key"], before["id"]):
-            if entry.action == Action.NODE_UPDATED and (entry.base_version or 0) >= unseen:
+        # The delete won: the changes no delete had seen were lost with it. Those made from
+        # the version it deleted or a later one, and those made elsewhere from an earlier
+        # version (the same number as one it saw, other content): its replica never held them.
+        entries = _entries(space, before["key"], before["id"])
+        for entry in entries:
+            if entry.action != Action.NODE_UPDATED or not entry.after:
+                continue
+            unseen = (entry.base_version or 0) >= before["version"]
+            if unseen or not _followed_by_a_delete(entries, entry.after):
                 _conflict(
                     entry.pk,
                     _payload_of(entry),

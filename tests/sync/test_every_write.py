@@ -356,6 +356,47 @@ def test_a_link_and_a_child_of_a_thought_deleted_elsewhere_become_restorable_con
     assert_no_dangling_rows(cluster)
 
 
+def test_a_delete_that_had_not_seen_an_edit_made_elsewhere_keeps_that_edit_as_a_conflict(
+    cluster: Cluster,
+):
+    """b's edit reached the remote and was settled on b while a, cut off, edited the same
+    version and then deleted its own edit: the delete removes b's edit, which it never saw.
+    Found by tests/sync/test_faults.py (a lost node.updated), whose timing it fixes."""
+    cluster.start()
+    # First, no false alarm: deleting a parent moves its child without a version (no history
+    # entry), and the child's later edit and delete must still read as having seen its edits.
+    call(cluster, cluster.a, "POST", "/thoughts", {"key": "p7", "title": "parent"})
+    call(cluster, cluster.a, "POST", "/thoughts", {"key": "c7", "title": "child", "parent": "p7"})
+    call(cluster, cluster.a, "PATCH", "/thoughts/c7", {"title": "child, edited"})
+    call(cluster, cluster.a, "DELETE", "/thoughts/p7")
+    call(cluster, cluster.a, "PATCH", "/thoughts/c7", {"title": "child, edited again"})
+    call(cluster, cluster.a, "DELETE", "/thoughts/c7")
+    call(cluster, cluster.a, "POST", "/thoughts", {"key": "t7", "title": "first"})
+    wait_until(lambda: "t7" in keys(cluster, cluster.b), timeout=30, what="t7 on b")
+    with cluster.cut_off(cluster.a):
+        call(cluster, cluster.a, "PATCH", "/thoughts/t7", {"title": "edited on a"})
+        call(cluster, cluster.a, "DELETE", "/thoughts/t7")
+        call(cluster, cluster.b, "PATCH", "/thoughts/t7", {"title": "edited on b"})
+        space = cluster.demo.space_id
+        sql = f"SELECT title FROM spaces_thought WHERE key = 't7' AND space_id = '{space}'"
+        wait_until(
+            lambda: cluster.remote_rows(sql) == [("edited on b",)], timeout=30, what="b's push"
+        )
+        pulls = cluster.b.status(cluster.demo.token)["pulls"]
+        wait_until(  # b's journal is reconciled after a pull that follows its push
+            lambda: cluster.b.status(cluster.demo.token).get("pulls", 0) >= pulls + 2,
+            timeout=30,
+            what="two pulls on b",
+        )
+    cluster.settle()
+    for instance in cluster:
+        assert "t7" not in keys(cluster, instance), f"t7 came back on {instance}"
+    conflict = conflict_keeping(cluster, "node.updated", "edited on b", what="b's edit of t7")
+    assert conflict["kind"] == "edit_of_deleted", conflict
+    for instance in cluster:
+        assert [c["lost"]["title"] for c in conflicts(cluster, instance)] == ["edited on b"]
+
+
 # --- space edits and shares (finding 8) -----------------------------------------------------
 
 
