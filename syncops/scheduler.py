@@ -1,4 +1,5 @@
-"""The background sync worker: pushes after writes (coalesced), pulls on a timer, backs off.
+"""The background sync worker: pushes after writes (coalesced), pulls on a timer and when
+asked (coalesced too), backs off.
 
 A committed write only sets an event; the worker thread waits a moment for more writes, then
 pushes them all at once, so a burst of writes becomes a few pushes and no request ever waits
@@ -31,6 +32,9 @@ COALESCE_SECONDS = 0.02
 # a write right after a push waits up to this long. Pulls are not held up meanwhile.
 MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
+# Pulls another process's push asked for go at most this often: under steady writes each
+# pull applies a few pushes at once (applying costs the engine tens of ms whatever its size).
+MIN_PULL_INTERVAL = 0.25
 RECONCILE_AFTER_PUSH_SECONDS = 1.0  # a pull follows each push within this
 MAINTENANCE_SECONDS = 3600.0  # how often ``maintain`` runs (pruning old copies and logs)
 CARRIED_IDS = 50  # request ids named per push at most (the rest are counted)
@@ -62,6 +66,7 @@ class SyncScheduler:
         self._requests: dict[str, None] = {}  # ids of the requests whose writes wait, in order
         self._requests_lock = threading.Lock()
         self._last_push = float("-inf")  # time.monotonic() when the last push began
+        self._last_pull = float("-inf")  # time.monotonic() when the last pull began
         self._dirty_seen = math.inf  # time.monotonic() when the pending writes were first seen
         # When to look for a copy an interrupted recovery left unmerged (None: not again).
         self._finish_at: float | None = 0.0
@@ -127,11 +132,11 @@ class SyncScheduler:
     ) -> bool:
         """Run a push or pull; ``requests``: the ids of the requests whose writes it carries
         (logged when it works, named in the sync event when it fails)."""
-        started = time.perf_counter()
+        started, began = time.perf_counter(), time.time()
         requests = requests or []
         waiting = f" Writes of requests {self._named(requests)} wait." if requests else ""
         try:
-            operation()
+            changed = operation()
         except Diverged as exc:
             return self._recover(exc)
         except SyncError as exc:
@@ -155,11 +160,26 @@ class SyncScheduler:
             self.replica.state.record(kind, started, exc)
             self.on_event(kind, False, (time.perf_counter() - started) * 1000, f"{exc!r}{waiting}")
             return False
+        duration_ms = (time.perf_counter() - started) * 1000
         if requests:
             logger.info(
                 "Pushed the writes of requests %s",
                 self._named(requests),
-                extra={"requests": requests, "duration_ms": (time.perf_counter() - started) * 1000},
+                extra={"requests": requests, "duration_ms": duration_ms, "began": began},
+            )
+        else:
+            # With THOUGHTSPACE_LOG_LEVEL=debug: when each sync ran (scripts/loadtest.py reads
+            # these to tell when a write reached each process).
+            logger.debug(
+                "%s took %.0f ms",
+                kind.capitalize(),
+                duration_ms,
+                extra={
+                    "sync": kind,
+                    "began": began,
+                    "duration_ms": duration_ms,
+                    "changed": changed,
+                },
             )
         if self._failures:
             self.on_event(kind, True, (time.perf_counter() - started) * 1000, "recovered")
@@ -199,11 +219,19 @@ class SyncScheduler:
             self._tell(pushing)  # others expect these writes (a 404 waits for them)
         return max(self._dirty_seen + COALESCE_SECONDS, self._last_push + MIN_PUSH_INTERVAL)
 
+    def _requested_pull_due(self) -> float:
+        """When an asked-for pull goes (time.monotonic()): at once, but not sooner than
+        MIN_PULL_INTERVAL after the last pull began."""
+        if not self._pull_requested.is_set():
+            return math.inf
+        return self._last_pull + MIN_PULL_INTERVAL
+
     def _run(self) -> None:
         next_pull = time.monotonic()
         while not self._stopping.is_set():
             # Waiting for a push to gather its burst does not hold up a pull.
-            self._wake.wait(max(0.0, min(next_pull, self._push_due()) - time.monotonic()))
+            pull_due = min(next_pull, self._requested_pull_due())
+            self._wake.wait(max(0.0, min(pull_due, self._push_due()) - time.monotonic()))
             self._wake.clear()
             if self._stopping.is_set():
                 break
@@ -229,8 +257,9 @@ class SyncScheduler:
                     # The journal is reconciled after the next pull: soon, but not at once (a
                     # busy fleet's processes pull at each other's pushes anyway).
                     next_pull = min(next_pull, time.monotonic() + RECONCILE_AFTER_PUSH_SECONDS)
-            if self._pull_requested.is_set() or time.monotonic() >= next_pull:
+            if time.monotonic() >= min(next_pull, self._requested_pull_due()):
                 self._pull_requested.clear()
+                self._last_pull = time.monotonic()
                 with self._pulls:
                     self._pulls_started += 1
                 ok = self._attempt("pull", self.replica.pull)

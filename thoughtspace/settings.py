@@ -276,6 +276,8 @@ CONTENT_SECURITY_POLICY = {
 # Logs go to stderr: plain text, or JSON lines (THOUGHTSPACE_LOG_FORMAT=json); every record
 # made during a request names it (request_id, also the response's X-Request-ID).
 LOG_FORMAT = env_choice("THOUGHTSPACE_LOG_FORMAT", "text", ("text", "json"))
+# ThoughtSpace's own loggers (syncops, spaces); debug adds a record for every push and pull.
+LOG_LEVEL = env_choice("THOUGHTSPACE_LOG_LEVEL", "info", ("debug", "info", "warning")).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -292,5 +294,5 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"syncops": {"level": "INFO"}, "spaces": {"level": "INFO"}},
+    "loggers": {"syncops": {"level": LOG_LEVEL}, "spaces": {"level": LOG_LEVEL}},
 }

@@ -90,6 +90,40 @@ def test_a_pull_does_not_wait_for_a_push_to_gather_its_burst(
     assert pulled < 0.5, pulled
 
 
+class PullTimingReplica(CountingReplica):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pulled_at: list[float] = []
+
+    def pull(self) -> bool:
+        self.pulled_at.append(time.monotonic())
+        return True
+
+
+def test_asked_for_pulls_gather_within_the_pull_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a stream of other processes' pushes, each asking for a pull, pulls go at most
+    every MIN_PULL_INTERVAL; the first one after a quiet spell goes at once."""
+    monkeypatch.setattr(scheduler_module, "MIN_PULL_INTERVAL", 0.3)
+    replica = PullTimingReplica()
+    scheduler = SyncScheduler(replica, interval=3600).start()
+    try:
+        time.sleep(0.5)  # the start's push and pull are done
+        replica.pulled_at.clear()
+        asked = time.monotonic()
+        scheduler.request_pull()
+        time.sleep(0.1)
+        assert len(replica.pulled_at) == 1 and replica.pulled_at[0] - asked < 0.1
+        for _ in range(40):  # a request every 25 ms for a second
+            scheduler.request_pull()
+            time.sleep(0.025)
+        time.sleep(0.4)
+    finally:
+        scheduler.stop(flush=False)
+    gaps = [b - a for a, b in zip(replica.pulled_at, replica.pulled_at[1:], strict=False)]
+    assert 3 <= len(replica.pulled_at) <= 6, replica.pulled_at
+    assert min(gaps) >= 0.29, gaps
+
+
 class HousekeptReplica(CountingReplica):
     def __init__(self) -> None:
         super().__init__()
@@ -236,6 +270,25 @@ def test_each_push_names_the_requests_whose_writes_it_carried(caplog, monkeypatc
     assert failed and "Writes of requests req-1, req-2 wait." in failed[0]
     pushed = [r for r in caplog.records if r.getMessage().startswith("Pushed the writes")]
     assert [r.requests for r in pushed] == [["req-1", "req-2"]]
+
+
+def test_at_debug_level_every_push_and_pull_says_when_it_ran(caplog):
+    """scripts/loadtest.py follows a write to every process by these records."""
+    replica, scheduler = started_scheduler(idle=0.1)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="syncops"):
+            before = time.time()
+            scheduler.notify_write()
+            assert replica.pushed.wait(5)
+            assert scheduler.fresh_pull(5)
+    finally:
+        scheduler.stop(flush=False)
+    syncs = {r.sync: r for r in caplog.records if hasattr(r, "sync")}
+    assert set(syncs) == {"push", "pull"}, caplog.records
+    for record in syncs.values():
+        assert before <= record.began <= record.created
+        assert 0 <= record.duration_ms < 5000
+    assert syncs["pull"].changed is False and syncs["pull"].getMessage().startswith("Pull took")
 
 
 def test_a_worker_thread_survives_recording_an_event_while_the_database_is_shut(
