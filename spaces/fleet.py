@@ -23,7 +23,6 @@ import threading
 import time
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -61,7 +60,10 @@ def _announce(kind: str) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(_send)(layer, kind)
+        # Called on the sync worker's thread, which runs no loop: one of its own here, not
+        # async_to_sync's executor, which refuses work once the interpreter is shutting down
+        # (the last push of a stopping process went unannounced).
+        asyncio.run(_send(layer, kind))
     except Exception:
         logger.warning("Could not tell the other processes (%s)", kind, exc_info=True)
 

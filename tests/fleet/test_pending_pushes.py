@@ -4,6 +4,8 @@ one that said so long ago and never pushed (it is failing to push, or it stopped
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -49,3 +51,49 @@ def test_a_process_that_said_so_long_ago_is_not_waited_for():
     assert waited() < 0.1
     fleet._heard({"type": "fleet.pushing", "origin": "other"})
     assert "stopped" not in fleet._pending  # forgotten as others come
+
+
+ANNOUNCE_WHILE_STOPPING = """
+import threading, time
+from django.conf import settings
+settings.DB_MODE = "offline"  # a fleet's mode; nothing here opens the database
+from spaces import fleet
+def last_push():
+    time.sleep(0.5)  # the main thread has ended: the interpreter is shutting down
+    fleet.announce_push()
+threading.Thread(target=last_push).start()
+"""
+
+
+def test_the_last_push_of_a_stopping_process_is_announced(tmp_path):
+    """A process's last push (at shutdown) is announced like any other: the others pull at
+    once instead of at their timer."""
+    from channels_redis.core import RedisChannelLayer
+
+    from tests.live.servers import PYTHON, ROOT, redis_server
+
+    with redis_server() as url:
+        layer = RedisChannelLayer(hosts=[url], prefix="thoughtspace")
+
+        async def listen() -> dict:
+            channel = await layer.new_channel()
+            await layer.group_add(fleet.GROUP, channel)
+            env = {**os.environ, "THOUGHTSPACE_REDIS_URL": url, "DJANGO_DEBUG": "1"}
+            process = await asyncio.create_subprocess_exec(
+                PYTHON,
+                "manage.py",
+                "shell",
+                "--no-imports",
+                "-c",
+                ANNOUNCE_WHILE_STOPPING,
+                cwd=ROOT,
+                env=env,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            message = await asyncio.wait_for(layer.receive(channel), timeout=30)
+            _, stderr = await process.communicate()
+            assert b"Could not tell" not in stderr, stderr.decode()
+            return message
+
+        message = asyncio.run(listen())
+    assert message["type"] == "fleet.pushed" and message["origin"] != INSTANCE_ID
