@@ -519,24 +519,55 @@ def _overwritten_by(
     before: dict[str, Any],
     after: dict[str, Any],
     content: Callable[[dict[str, Any] | None], dict[str, Any]] = content,
+    lineage: Callable[[dict[str, Any] | None], dict[str, Any]] = _lineage,
 ) -> list[HistoryEntry]:
     """Changes of a thought that the change ``key`` (now current) overwrote without having
     seen them: another version made from the same one (a sibling), a later version (ours was
     pushed after it), or another version of the one ours was made from (a cousin: ours was
-    made on a version the remote never kept). Changes that changed nothing are left out."""
+    made on a version the remote never kept). A change that changed nothing lost nothing only
+    when ours had seen what it carried: saved unchanged, another replica's version still is
+    that replica's version."""
     base, version = before["version"], after["version"]
+    seen = _seen(entries, before, lineage)
     found = []
     for entry in entries:
         made = (entry.after or {}).get("version", 0)
         if entry.pk == key or entry.action not in (Action.NODE_UPDATED, Action.SPACE_UPDATED):
             continue
-        if content(entry.after) == content(entry.before):
-            continue  # a change that changed nothing lost nothing
+        if content(entry.after) == content(entry.before) and lineage(entry.after) in seen:
+            continue
         later = made >= version and content(entry.after) != content(after)
         cousin = made == base and content(entry.after) != content(before)
         if later or cousin:
             found.append(entry)
     return found
+
+
+def _seen(
+    entries: list[HistoryEntry],
+    before: dict[str, Any],
+    lineage: Callable[[dict[str, Any] | None], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The versions a change made from ``before`` had seen: ``before``, the one the change
+    that made it was made from, and so on back."""
+    seen, version, walked = [], before, set()
+    while True:
+        seen.append(lineage(version))
+        maker = next(
+            (
+                e
+                for e in entries
+                if e.pk not in walked
+                and e.action in (Action.NODE_UPDATED, Action.SPACE_UPDATED)
+                and (e.after or {}).get("version") == version.get("version")
+                and lineage(e.after) == lineage(version)
+            ),
+            None,
+        )
+        if maker is None or not maker.before:
+            return seen
+        walked.add(maker.pk)
+        version = maker.before
 
 
 def _edited_deleted(key: str, editor: str) -> str:
@@ -683,7 +714,9 @@ def _space_updated(key: str, payload: dict[str, Any], space: Space, outcome: Out
     if _text(current) == _text(after) or built_upon:
         outcome.confirmed += 1
         won = _text(current) == _text(after)
-        overwritten = _overwritten_by(entries, key, before, after, _text) if won else siblings
+        overwritten = (
+            _overwritten_by(entries, key, before, after, _text, _text) if won else siblings
+        )
         for entry in overwritten:
             if _text(entry.after) != _text(after):
                 _space_conflict(entry.pk, _payload_of(entry), space, entry.after, current)

@@ -248,6 +248,23 @@ def test_a_change_that_changed_nothing_is_no_conflict(space, owner):
     assert reconcile.reconcile().conflicts == []
 
 
+def test_a_change_that_changed_nothing_carries_a_version_the_winner_never_saw(space, owner):
+    """Elsewhere version 1 became "Theirs" (v2) and was saved again unchanged (v3); ours went
+    v1 -> v2 -> v3 -> v4 and won. Their unchanged save carried "Theirs", which ours never saw:
+    it is lost (the fault suite found it missing); an unchanged save of a version ours saw is
+    no conflict (the test above)."""
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    v1 = thought.snapshot()
+    theirs = _update_elsewhere(space, thought, base=v1, title="Theirs", actor="edgar")
+    again = _update_elsewhere(space, thought, base=theirs.after, title="Theirs", actor="edgar")
+    for title in ("Ours", "Ours again", "Ours at last"):
+        thought = services.thought_update(thought=thought, actor=owner, changes={"title": title})
+    journal(latest())
+    assert reconcile.reconcile().conflicts == ["concurrent_edit"]
+    conflict = Conflict.objects.get()
+    assert conflict.id == again.id and conflict.lost["title"] == "Theirs"
+
+
 def test_entries_of_the_former_journal_are_decided_after_an_upgrade(space, owner):
     """Entries the former capture made (a history row's columns) are converted by the
     migration and decided like any other; an unreadable entry does not stop the others."""
