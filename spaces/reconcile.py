@@ -480,20 +480,20 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     )
     if content(current) == content(after) or built_upon:
         outcome.confirmed += 1
-        won = content(current) == content(after)
-        for sibling in _overwritten_by(entries, key, before, after) if won else siblings:
-            # This change won: record the ones it overwrote.
-            if sibling.action == Action.NODE_UPDATED and content(sibling.after) != content(after):
-                _conflict(
-                    sibling.pk,
-                    _payload_of(sibling),
-                    space,
-                    outcome,
-                    kind=Kind.CONCURRENT_EDIT,
-                    lost=sibling.after,
-                    kept=current,
-                    detail=_overwritten(thought_key, sibling.actor_name, payload["actor_name"]),
-                )
+        # The row holds this change or one built upon it: record every change it does not
+        # descend from, wherever it was made (a replica that settled its own change as current
+        # sees none of this when a line of changes that never saw it arrives later).
+        for lost in _lost_to(entries, current, content, _lineage):
+            _conflict(
+                lost.pk,
+                _payload_of(lost),
+                space,
+                outcome,
+                kind=Kind.CONCURRENT_EDIT,
+                lost=lost.after,
+                kept=current,
+                detail=_overwritten(thought_key, lost.actor_name, payload["actor_name"]),
+            )
         return True
     if siblings or thought.version != base:
         winner = siblings[0].actor_name if siblings else "another replica"
@@ -513,61 +513,66 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
     return True
 
 
-def _overwritten_by(
+def _lost_to(
     entries: list[HistoryEntry],
-    key: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    content: Callable[[dict[str, Any] | None], dict[str, Any]] = content,
-    lineage: Callable[[dict[str, Any] | None], dict[str, Any]] = _lineage,
-) -> list[HistoryEntry]:
-    """Changes of a thought that the change ``key`` (now current) overwrote without having
-    seen them: another version made from the same one (a sibling), a later version (ours was
-    pushed after it), or another version of the one ours was made from (a cousin: ours was
-    made on a version the remote never kept). A change that changed nothing lost nothing only
-    when ours had seen what it carried: saved unchanged, another replica's version still is
-    that replica's version."""
-    base, version = before["version"], after["version"]
-    seen = _seen(entries, before, lineage)
-    found = []
-    for entry in entries:
-        made = (entry.after or {}).get("version", 0)
-        if entry.pk == key or entry.action not in (Action.NODE_UPDATED, Action.SPACE_UPDATED):
-            continue
-        if content(entry.after) == content(entry.before) and lineage(entry.after) in seen:
-            continue
-        later = made >= version and content(entry.after) != content(after)
-        cousin = made == base and content(entry.after) != content(before)
-        if later or cousin:
-            found.append(entry)
-    return found
-
-
-def _seen(
-    entries: list[HistoryEntry],
-    before: dict[str, Any],
+    current: dict[str, Any],
+    content: Callable[[dict[str, Any] | None], dict[str, Any]],
     lineage: Callable[[dict[str, Any] | None], dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """The versions a change made from ``before`` had seen: ``before``, the one the change
-    that made it was made from, and so on back."""
-    seen, version, walked = [], before, set()
+) -> list[HistoryEntry]:
+    """The changes (``entries``, of one thought or space) that the ``current`` version does
+    not descend from: made on another replica from any version and overwritten without being
+    seen. Not lost: a version the current one was built from (the same number and content),
+    one with the current content, and one saved unchanged from a version it was built from.
+    Below a version whose making history does not show, nothing is judged."""
+    seen, floor = _ancestry(entries, current, lineage)
+    lost = []
+    for entry in entries:
+        if entry.action not in (Action.NODE_UPDATED, Action.SPACE_UPDATED):
+            continue
+        made, base = entry.after or {}, entry.before or {}
+        if made.get("version", 0) <= floor or _mark(made, lineage) in seen:
+            continue
+        if content(made) == content(current):
+            continue
+        if content(made) == content(base) and _mark(base, lineage) in seen:
+            continue  # saved unchanged: what it carried is in the current version's past
+        lost.append(entry)
+    return lost
+
+
+def _ancestry(
+    entries: list[HistoryEntry],
+    current: dict[str, Any],
+    lineage: Callable[[dict[str, Any] | None], dict[str, Any]],
+) -> tuple[set[str], int]:
+    """The versions ``current`` was built from (itself, the one the change that made it was
+    made from, and so on back), and the version below which history does not say (0 when it
+    goes back to the creation)."""
+    seen: set[str] = set()
+    version, walked = current, set()
     while True:
-        seen.append(lineage(version))
+        seen.add(_mark(version, lineage))
         maker = next(
             (
                 e
                 for e in entries
                 if e.pk not in walked
-                and e.action in (Action.NODE_UPDATED, Action.SPACE_UPDATED)
                 and (e.after or {}).get("version") == version.get("version")
                 and lineage(e.after) == lineage(version)
             ),
             None,
         )
-        if maker is None or not maker.before:
-            return seen
+        if maker is None:
+            return seen, int(version.get("version") or 0)
+        if not maker.before:  # the creation
+            return seen, 0
         walked.add(maker.pk)
         version = maker.before
+
+
+def _mark(version: dict[str, Any], lineage: Callable[[dict[str, Any] | None], Any]) -> str:
+    """A version's number and content, as one comparable value."""
+    return json.dumps([version.get("version"), lineage(version)], sort_keys=True, default=str)
 
 
 def _edited_deleted(key: str, editor: str) -> str:
@@ -701,7 +706,7 @@ def _link_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outc
 def _space_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outcome) -> bool:
     """Space title and description, decided by the rules of thought edits: the version the
     row holds stands, and each edit that lost is a conflict (its id is the loser's)."""
-    before, after, base = payload["before"] or {}, payload["after"] or {}, payload["base_version"]
+    after, base = payload["after"] or {}, payload["base_version"]
     current = {"title": space.title, "description": space.description, "version": space.version}
     entries = list(HistoryEntry.objects.filter(space=space, action=Action.SPACE_UPDATED))
     if base is None:  # made before spaces had versions: nothing to compare it with
@@ -713,13 +718,8 @@ def _space_updated(key: str, payload: dict[str, Any], space: Space, outcome: Out
     )
     if _text(current) == _text(after) or built_upon:
         outcome.confirmed += 1
-        won = _text(current) == _text(after)
-        overwritten = (
-            _overwritten_by(entries, key, before, after, _text, _text) if won else siblings
-        )
-        for entry in overwritten:
-            if _text(entry.after) != _text(after):
-                _space_conflict(entry.pk, _payload_of(entry), space, entry.after, current)
+        for lost in _lost_to(entries, current, _text, _text):
+            _space_conflict(lost.pk, _payload_of(lost), space, lost.after, current)
         return True
     if siblings or space.version != base:
         _space_conflict(key, payload, space, after, current)

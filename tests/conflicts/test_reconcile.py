@@ -251,8 +251,8 @@ def test_a_change_that_changed_nothing_is_no_conflict(space, owner):
 def test_a_change_that_changed_nothing_carries_a_version_the_winner_never_saw(space, owner):
     """Elsewhere version 1 became "Theirs" (v2) and was saved again unchanged (v3); ours went
     v1 -> v2 -> v3 -> v4 and won. Their unchanged save carried "Theirs", which ours never saw:
-    it is lost (the fault suite found it missing); an unchanged save of a version ours saw is
-    no conflict (the test above)."""
+    it is lost with their first change (the fault suite found it missing); an unchanged save of
+    a version ours saw is no conflict (the test above)."""
     thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
     v1 = thought.snapshot()
     theirs = _update_elsewhere(space, thought, base=v1, title="Theirs", actor="edgar")
@@ -260,9 +260,41 @@ def test_a_change_that_changed_nothing_carries_a_version_the_winner_never_saw(sp
     for title in ("Ours", "Ours again", "Ours at last"):
         thought = services.thought_update(thought=thought, actor=owner, changes={"title": title})
     journal(latest())
+    assert reconcile.reconcile().conflicts == ["concurrent_edit", "concurrent_edit"]
+    lost = {c.id: c.lost["title"] for c in Conflict.objects.all()}
+    assert lost == {theirs.id: "Theirs", again.id: "Theirs"}
+
+
+def test_a_line_of_changes_that_never_saw_a_version_records_it_however_far_back(space, owner):
+    """Ours (v2) was current for a while; another replica that never saw it had built v3 and
+    v4 on its own v2, and overwrote ours when that line arrived. Deciding the line's last
+    change records ours, two versions below its base (the fault suite lost such a title)."""
+    thought = services.thought_create(space=space, actor=owner, key="idea", title="v1")
+    v1 = thought.snapshot()
+    ours = _update_elsewhere(space, thought, base=v1, title="Ours", actor="owner")
+    for title in ("Theirs", "Theirs again", "Theirs at last"):
+        thought = services.thought_update(thought=thought, actor=owner, changes={"title": title})
+    journal(latest())
     assert reconcile.reconcile().conflicts == ["concurrent_edit"]
-    conflict = Conflict.objects.get()
-    assert conflict.id == again.id and conflict.lost["title"] == "Theirs"
+    assert Conflict.objects.get().id == ours.id
+
+
+def test_a_space_title_lost_below_the_winners_base_is_a_conflict(space, owner):
+    """The same for a space's title: theirs v2 -> v3 -> v4 overwrote our v2."""
+    v1 = {"title": space.title, "description": space.description, "version": space.version}
+    ours = HistoryEntry.objects.create(
+        space=space,
+        action="space.updated",
+        before=v1,
+        after={**v1, "title": "Ours", "version": 2},
+        base_version=1,
+        actor_name="owner",
+    )
+    for title in ("Theirs", "Theirs again", "Theirs at last"):
+        space = services.space_update(space=space, actor=owner, changes={"title": title})
+    journal(latest())
+    reconcile.reconcile()
+    assert list(Conflict.objects.values_list("id", flat=True)) == [ours.id]
 
 
 def test_entries_of_the_former_journal_are_decided_after_an_upgrade(space, owner):
