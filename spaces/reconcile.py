@@ -548,6 +548,9 @@ def _ancestry(
     """The versions ``current`` was built from (itself, the one the change that made it was
     made from, and so on back), and the version below which history does not say (0 when it
     goes back to the creation)."""
+    made: dict[Any, list[HistoryEntry]] = {}
+    for entry in entries:
+        made.setdefault((entry.after or {}).get("version"), []).append(entry)
     seen: set[str] = set()
     version, walked = current, set()
     while True:
@@ -555,10 +558,8 @@ def _ancestry(
         maker = next(
             (
                 e
-                for e in entries
-                if e.pk not in walked
-                and (e.after or {}).get("version") == version.get("version")
-                and lineage(e.after) == lineage(version)
+                for e in made.get(version.get("version"), [])
+                if e.pk not in walked and lineage(e.after) == lineage(version)
             ),
             None,
         )
