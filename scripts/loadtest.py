@@ -115,11 +115,19 @@ class Probes:
         brought it sooner: the figure errs long, never short). Then every process is asked
         once whether it holds every probe. Each lag: (to the last process, to the primary)."""
         requests = {request_id for _, request_id, _ in self.writes}
-        deadline = time.monotonic() + 10  # the last writes' push may still be on its way
+        deadline = time.monotonic() + 10  # the last writes' push and pulls may be on their way
         while True:
             syncs = {process.port: _syncs(process.log) for process in self.fleet.processes}
             carried = {r for events in syncs.values() for event in events for r in event[3]}
-            if requests <= carried or time.monotonic() > deadline:
+            pushed = max(
+                (b + d for ev in syncs.values() for k, b, d, _ in ev if k == "push"), default=0
+            )
+            pulled = [
+                any(k == "pull" and b >= pushed for k, b, _, _ in events)
+                for events in syncs.values()
+            ]
+            done = requests <= carried and (len(syncs) == 1 or all(pulled))
+            if done or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         lags, problems = [], []
