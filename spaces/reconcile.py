@@ -484,13 +484,11 @@ def _node_updated(key: str, payload: dict[str, Any], space: Space, outcome: Outc
         # descend from, wherever it was made (a replica that settled its own change as current
         # sees none of this when a line of changes that never saw it arrives later).
         for lost in _lost_to(entries, current, content, _lineage):
-            _conflict(
-                lost.pk,
-                _payload_of(lost),
+            _entry_lost(
+                lost,
                 space,
                 outcome,
                 kind=Kind.CONCURRENT_EDIT,
-                lost=lost.after,
                 kept=current,
                 detail=_overwritten(thought_key, lost.actor_name, payload["actor_name"]),
             )
@@ -590,6 +588,28 @@ def _overwritten(key: str, loser: str, winner: str) -> str:
     )
 
 
+def _entry_lost(
+    entry: HistoryEntry,
+    space: Space,
+    outcome: Outcome,
+    *,
+    kind: str,
+    kept: dict[str, Any] | None,
+    detail: str,
+) -> None:
+    """Record that another change in history, ``entry``, lost (its version is kept)."""
+    _conflict(
+        entry.pk,
+        _payload_of(entry),
+        space,
+        outcome,
+        kind=kind,
+        lost=entry.after,
+        kept=kept,
+        detail=detail,
+    )
+
+
 def _payload_of(entry: HistoryEntry) -> dict[str, Any]:
     return {
         "action": entry.action,
@@ -613,13 +633,11 @@ def _node_deleted(key: str, payload: dict[str, Any], space: Space, outcome: Outc
                 continue
             unseen = (entry.base_version or 0) >= before["version"]
             if unseen or not _followed_by_a_delete(entries, entry.after):
-                _conflict(
-                    entry.pk,
-                    _payload_of(entry),
+                _entry_lost(
+                    entry,
                     space,
                     outcome,
                     kind=Kind.EDIT_OF_DELETED,
-                    lost=entry.after,
                     kept=None,
                     detail=_edited_deleted(before["key"], entry.actor_name),
                 )

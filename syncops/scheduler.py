@@ -182,7 +182,7 @@ class SyncScheduler:
                 },
             )
         if self._failures:
-            self.on_event(kind, True, (time.perf_counter() - started) * 1000, "recovered")
+            self.on_event(kind, True, duration_ms, "recovered")
         self._failures = 0
         return True
 
