@@ -45,6 +45,12 @@ Position = Annotated[
 # Optional in a change (absent: unchanged) but never null: the schema says so, and a null
 # that comes anyway is refused by the service with 422.
 NotNull = SkipJsonSchema[None]
+# Titles are stripped of surrounding whitespace before they are stored, so one that is all
+# whitespace is empty: the schema asks for a character that is not.
+Title = Annotated[
+    str,
+    Field(min_length=1, max_length=TITLE_MAX, pattern=r"\S", description="Not only whitespace."),
+]
 
 
 class BadRequest(ServiceError):
@@ -114,12 +120,12 @@ class Error(Schema):
 
 
 class SpaceIn(Input):
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    title: Title
     description: str = Field("", max_length=BODY_MAX)
 
 
 class SpacePatch(Input):
-    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)] | NotNull = None
+    title: Title | NotNull = None
     description: Annotated[str, Field(max_length=BODY_MAX)] | NotNull = None
 
 
@@ -144,7 +150,7 @@ class ThoughtIn(Input):
         pattern=KEY_PATTERN,
         description="Unique in the space: 1-80 of letters, digits, '-', '_', '.'.",
     )
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    title: Title
     body: str = Field("", max_length=BODY_MAX)
     kind: str = Field("note", max_length=KIND_MAX)
     metadata: dict[str, Any] = Field(default_factory=dict, description="A JSON object, ≤ 16 KiB.")
@@ -155,7 +161,7 @@ class ThoughtIn(Input):
 class ThoughtPatch(Input):
     """Only the fields present are changed."""
 
-    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)] | NotNull = None
+    title: Title | NotNull = None
     body: Annotated[str, Field(max_length=BODY_MAX)] | NotNull = None
     kind: Annotated[str, Field(max_length=KIND_MAX)] | NotNull = None
     metadata: dict[str, Any] | NotNull = None

@@ -5,6 +5,7 @@ found answering 500 or being accepted."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -77,6 +78,31 @@ def test_a_nul_character_is_refused_with_422(space, owner, api_as, method, path,
 def test_a_nul_character_in_a_search_is_refused_with_422(space, owner, api_as):
     response = api_as(owner).get(f"/api/spaces/{space.id}/search?q=a%00b")
     assert response.status_code == 422
+
+
+# --- titles of whitespace ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", [" ", "\u000b", "\t\n", "\u3000"])
+def test_a_title_of_only_whitespace_is_refused_and_the_schema_says_so(space, owner, api_as, title):
+    client = api_as(owner)
+    schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
+    for name in ("SpaceIn", "SpacePatch", "ThoughtIn", "ThoughtPatch"):
+        pattern = schemas[name]["properties"]["title"]["pattern"]
+        assert re.search(pattern, title) is None and re.search(pattern, " Idea ")
+    services.thought_create(space=space, actor=owner, key="idea", title="Idea")
+    for method, path, body in [
+        ("post", "/api/spaces", {"title": title}),
+        ("patch", f"/api/spaces/{space.id}", {"title": title}),
+        ("post", f"/api/spaces/{space.id}/thoughts", {"key": "other", "title": title}),
+        ("patch", f"/api/spaces/{space.id}/thoughts/idea", {"title": title}),
+    ]:
+        response = getattr(client, method)(path, body)
+        assert response.status_code == 422, (path, response.content)
+    space.refresh_from_db()
+    assert space.title == "Ideas" and Thought.objects.get().title == "Idea"
+    response = client.patch(f"/api/spaces/{space.id}/thoughts/idea", {"title": " Idea 2 "})
+    assert response.status_code == 200 and response.json()["title"] == "Idea 2"
 
 
 # --- numbers out of range --------------------------------------------------------------------
