@@ -5,10 +5,11 @@ people browsing, editors writing, agents proposing), and at the same time:
 
 - a write probe: a thought written through nginx every half second, and the time until
   every process holds it, after the write's answer. The processes log every push and pull
-  (THOUGHTSPACE_LOG_LEVEL=debug, JSON): the push that carried the write's request, then on
-  each other process the first pull that began after that push ended; the write was there
-  when that pull ended (a pull that began a little earlier may have brought it sooner: the
-  figure errs long). Afterwards every process is asked once whether it holds every probe.
+  (THOUGHTSPACE_LOG_LEVEL=debug, JSON) and each step of a pull: the push that carried the
+  write's request, then on each other process the first pull that asked the primary for
+  changes after that push ended; the write was readable there when that pull had applied
+  them (an earlier pull may have brought it sooner: the figure errs long). Afterwards every
+  process is asked once whether it holds every probe.
   Nothing is read during the load, which it would add to;
 - a readiness probe: every process's /readyz, every second.
 
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,18 @@ from tests.fleet.fleet import (  # noqa: E402
     running_fleet,
     titles_on,
 )
+
+
+@dataclass(frozen=True)
+class Lag:
+    """Where one probe write's time went, in seconds from its answer."""
+
+    every: float  # until the last process held it
+    primary: float  # until its push ended
+    to_push: float  # from its answer until its push began (gathering, the push interval)
+    push: float
+    to_pull: float  # from the push's end until the slowest process's pull asked for changes
+    pull: float  # from then until that pull had applied them
 
 
 class Probes:
@@ -107,13 +121,14 @@ class Probes:
                 continue
             self.writes.append((key, response.getheader("X-Request-ID") or "", time.time()))
 
-    def lags(self) -> tuple[list[tuple[float, float]], list[str]]:
+    def lags(self) -> tuple[list[Lag], list[str]]:
         """Seconds from each probe write's answer to when the last process held it, and what
         went wrong. Read from the processes' logs (THOUGHTSPACE_LOG_LEVEL=debug, JSON): the
         push that carried the write's request ended at some moment; a pull of another process
-        that began after it brought the write there (one that began a little before may have
-        brought it sooner: the figure errs long, never short). Then every process is asked
-        once whether it holds every probe. Each lag: (to the last process, to the primary)."""
+        that asked the primary for changes after it brought the write there, readable once
+        applied (an earlier one may have brought it sooner: the figure errs long, never
+        short). Then every process is asked
+        once whether it holds every probe."""
         requests = {request_id for _, request_id, _ in self.writes}
         deadline = time.monotonic() + 10  # the last writes' push and pulls may be on their way
         while True:
@@ -132,33 +147,43 @@ class Probes:
             time.sleep(0.2)
         lags, problems = [], []
         for key, request_id, answered in self.writes:
-            pushed = [
-                (port, began + duration)
+            pushes = [
+                (port, began, duration)
                 for port, events in syncs.items()
                 for kind, began, duration, requests in events
                 if kind == "push" and request_id in requests
             ]
-            if not pushed:
+            if not pushes:
                 problems.append(f"{key}: no push names request {request_id}")
                 continue
-            origin, pushed_at = min(pushed, key=lambda found: found[1])
-            reached = [answered]
+            origin, push_began, push_took = min(pushes, key=lambda push: push[1] + push[2])
+            pushed_at = push_began + push_took
+            last = (pushed_at, 0.0)  # (when the slowest pull began, how long it took)
             for port, events in syncs.items():
                 if port == origin:
                     continue
-                pulls = [b + d for kind, b, d, _ in events if kind == "pull" and b >= pushed_at]
+                pulls = [(b, d) for kind, b, d, _ in events if kind == "pull" and b >= pushed_at]
                 if not pulls:
                     problems.append(f"{key}: no pull on {port} after its push")
                     break
-                reached.append(min(pulls))
+                last = max(last, min(pulls, key=sum), key=sum)
             else:
-                lags.append((max(0.0, max(reached) - answered), pushed_at - answered))
+                lags.append(
+                    Lag(
+                        every=max(0.0, sum(last) - answered),
+                        primary=pushed_at - answered,
+                        to_push=push_began - answered,
+                        push=push_took,
+                        to_pull=last[0] - pushed_at,
+                        pull=last[1],
+                    )
+                )
         keys = {key for key, _, _ in self.writes}
         for process in self.fleet.processes:
             missing = keys - set(titles_on(process.port, self.fleet.tokens[-1], self.fleet.space))
             if missing:
                 problems.append(f"{len(missing)} probe writes missing on {process.port}")
-        return sorted(lags), problems
+        return lags, problems
 
     def _readiness(self) -> None:
         """Every process nginx sends requests to (one a rolling restart took out and has
@@ -169,7 +194,7 @@ class Probes:
                 if re.search(rf"127\.0\.0\.1:{process.port} [^;]* down;", site):
                     continue
                 try:
-                    status = call("127.0.0.1", process.port, "GET", "/readyz")[0]
+                    status: int | str = call("127.0.0.1", process.port, "GET", "/readyz")[0]
                 except OSError as exc:
                     status = repr(exc)
                 if status != 200:
@@ -177,7 +202,9 @@ class Probes:
 
 
 def _syncs(log: Path) -> list[tuple[str, float, float, list[str]]]:
-    """The pushes and pulls a process logged: (kind, began, seconds, request ids carried)."""
+    """The pushes and pulls a process logged: (kind, began, seconds, request ids carried).
+    A pull that applied changes counts from when it asked the primary for them to when it had
+    applied them (its steps, ``phases_ms``): what it brought was readable from then on."""
     found = []
     for line in log.read_text(errors="replace").splitlines():
         if not line.startswith("{"):
@@ -186,9 +213,12 @@ def _syncs(log: Path) -> list[tuple[str, float, float, list[str]]]:
         if "began" not in record:
             continue
         kind = "push" if "requests" in record else record.get("sync", "")
-        found.append(
-            (kind, record["began"], record["duration_ms"] / 1000, record.get("requests", []))
-        )
+        began, seconds = record["began"], record["duration_ms"] / 1000
+        steps = record.get("phases_ms") or {}
+        if kind == "pull" and "apply" in steps:
+            began += steps["check"] / 1000
+            seconds = sum(steps[step] for step in ("fetch", "lock", "apply")) / 1000
+        found.append((kind, began, seconds, record.get("requests", [])))
     return found
 
 
@@ -291,7 +321,8 @@ def run(processes: int, users: int, seconds: int, *, restart: bool, folder: Path
                 restarted[0].stdout + restarted[0].stderr if restarted else "?"
             )
         lags, problems = probes.lags()
-        every, primary = sorted(lag for lag, _ in lags), sorted(lag for _, lag in lags)
+        parts = {name: sorted(getattr(lag, name) for lag in lags) for name in Lag.__annotations__}
+        every, primary = parts["every"], parts["primary"]
         result.update(
             processes=processes,
             users=users,
@@ -302,6 +333,7 @@ def run(processes: int, users: int, seconds: int, *, restart: bool, folder: Path
             primary_p50=_p(primary, 0.5),
             primary_p95=_p(primary, 0.95),
             probes=len(lags),
+            parts={name: (_p(v, 0.5), _p(v, 0.95)) for name, v in parts.items()},
             probe_failures=(probes.probe_failures + problems)[:5],
             unready=len(probes.unready),
             unready_examples=probes.unready[:5],
@@ -352,6 +384,20 @@ def main() -> int:
             # is not a target there.
             missed += r["failures"] > 0 or r["unready"] > 0 or bool(r["probe_failures"])
             missed += bool(r.get("restart_error")) or (not r["restart"] and r["lag_p95"] > 1.0)
+    print()
+    print("Where a write's time went until every process held it, p50 / p95 s:")
+    print(
+        "| processes | rolling restart | to its push | push | to the slowest pull's fetch "
+        "| fetch and apply |"
+    )
+    print("|---:|---|---:|---:|---:|---:|")
+    for r in results:
+        if r["processes"] > 1:
+            parts = " | ".join(
+                f"{r['parts'][name][0]:.2f} / {r['parts'][name][1]:.2f}"
+                for name in ("to_push", "push", "to_pull", "pull")
+            )
+            print(f"| {r['processes']} | {'yes' if r['restart'] else 'no'} | {parts} |")
     for r in results:
         for name in ("failure_kinds", "probe_failures", "unready_examples"):
             if r[name]:

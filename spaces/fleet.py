@@ -37,6 +37,8 @@ STALE_SECONDS = 5.0
 _started = threading.Event()
 _pending: dict[str, float] = {}  # process -> time.monotonic() of its latest fleet.pushing
 _pending_changed = threading.Condition()
+# The listener's event loop and channel layer while it runs: announcements are sent there.
+_listening: tuple[asyncio.AbstractEventLoop, Any] | None = None
 
 
 def enabled() -> bool:
@@ -56,14 +58,20 @@ def announce_push(sender: Any = None, **kwargs: Any) -> None:
 def _announce(kind: str) -> None:
     if not enabled():
         return
-    layer = get_channel_layer()
-    if layer is None:
-        return
     try:
-        # Called on the sync worker's thread, which runs no loop: one of its own here, not
-        # async_to_sync's executor, which refuses work once the interpreter is shutting down
-        # (the last push of a stopping process went unannounced).
-        asyncio.run(_send(layer, kind))
+        # Called on the sync worker's thread, which runs no loop. On the listener's loop when
+        # it runs: its connections to Redis stay open (a loop of its own per message would
+        # connect anew each time, twice a push). Else on a loop of its own, not async_to_sync's
+        # executor, which refuses work once the interpreter is shutting down (the last push of
+        # a stopping process went unannounced).
+        listening = _listening
+        if listening is not None and listening[0].is_running():
+            loop, layer = listening
+            asyncio.run_coroutine_threadsafe(_send(layer, kind), loop).result(PUBLISH_TIMEOUT + 1)
+            return
+        layer = get_channel_layer()
+        if layer is not None:
+            asyncio.run(_send(layer, kind))
     except Exception:
         logger.warning("Could not tell the other processes (%s)", kind, exc_info=True)
 
@@ -124,10 +132,12 @@ def _listen_forever() -> None:
 async def _listen() -> None:
     from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
+    global _listening
     # A layer of its own: a channels_redis layer receives on one event loop only, and the
     # server's (daphne's) receives for the WebSockets.
     layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     channel = await layer.new_channel()
+    _listening = (asyncio.get_running_loop(), layer)
     while True:
         await layer.group_add(GROUP, channel)
         try:

@@ -30,6 +30,7 @@ class SyncStatusOut(Schema):
     consecutive_failures: int
     pushes: int
     pulls: int
+    reconciled_pulls: int
     recoveries: int
     last_recovery: str | None
     last_recovery_at: str | None

@@ -40,6 +40,7 @@ from django.db import (
 from syncops import tombstones
 from syncops.backend.decltypes import stored_values
 from syncops.policies import Change, orphan_handler, policy_for, settled_as_written
+from syncops.signals import in_worker
 
 logger = logging.getLogger("syncops")
 
@@ -391,20 +392,75 @@ def _apply_on_delete(row: models.Model, fk: models.ForeignKey) -> None:
         manager.delete()  # CASCADE, PROTECT, ...: a row cannot outlive what it belongs to
 
 
-def on_pulled(sender: Any = None, **kwargs: Any) -> None:
-    """After every pull: reconcile, on a thread of its own (its connections close with it)."""
+def on_pulled(sender: Any = None, *, replica: Any = None, **kwargs: Any) -> None:
+    """After every pull: reconcile, on a thread of its own (its connections close with it).
+    After the background worker's pulls it runs there without holding up the next pull (the
+    pulled writes are readable already); after any other pull (``manage.py sync``, a test)
+    the caller waits for it."""
+    changed = bool(kwargs.get("changed", True))
+    if in_worker.get():
+        background.request(replica, changed)
+        return
+    through = replica.state.pulls if replica is not None else 0
     worker = threading.Thread(
-        target=_reconcile_and_close,
-        args=(bool(kwargs.get("changed", True)),),
-        name="syncops-reconcile",
+        target=_reconcile_and_close, args=(replica, changed, through), name="syncops-reconcile"
     )
     worker.start()
     worker.join()
 
 
-def _reconcile_and_close(changed: bool) -> None:
+class Background:
+    """One thread that reconciles after the background worker's pulls. Pulls that end while
+    it runs are covered by one more run after it (their ``changed`` combined)."""
+
+    def __init__(self) -> None:
+        self._wanted = threading.Condition()
+        self._next: tuple[Any, bool, int] | None = None  # (replica, changed, through pull)
+        self._running = False
+        self._thread: threading.Thread | None = None
+
+    def request(self, replica: Any, changed: bool) -> None:
+        with self._wanted:
+            if self._next is not None:
+                changed = changed or self._next[1]
+            through = replica.state.pulls if replica is not None else 0
+            self._next = (replica, changed, through)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="syncops-reconcile", daemon=True
+                )
+                self._thread.start()
+            self._wanted.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._wanted:
+                self._wanted.wait_for(lambda: self._next is not None)
+                assert self._next is not None
+                (replica, changed, through), self._next = self._next, None
+                self._running = True
+            try:
+                _reconcile_and_close(replica, changed, through)
+            finally:
+                with self._wanted:
+                    self._running = False
+                    self._wanted.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until nothing is asked for or running (at shutdown: a reconciliation is not
+        cut off half-way); False when ``timeout`` seconds passed first."""
+        with self._wanted:
+            return self._wanted.wait_for(lambda: self._next is None and not self._running, timeout)
+
+
+background = Background()
+
+
+def _reconcile_and_close(replica: Any, changed: bool, through: int) -> None:
     try:
         reconcile(changed=changed)
+        if replica is not None:
+            replica.state.reconciled(through)
     except Exception:
         logger.exception("Reconciling the write journal failed; it is retried after the next pull")
     finally:

@@ -234,10 +234,13 @@ def shutdown(timeout: float = 5.0) -> None:
         except Exception:
             logger.exception("Could not stop the control channel")
     _controls.clear()
+    from syncops import reconcile
+
     for replica in all_replicas():
         scheduler = getattr(replica, "scheduler", None)
         if scheduler is not None:
             scheduler.stop(flush=True, timeout=timeout)
+            reconcile.background.wait(timeout)  # not cut off half-way (it would be redone)
             pending = replica.pending_changes() if replica.mode == "offline" else 0
             if pending:
                 logger.warning(

@@ -22,7 +22,7 @@ from syncops.memory import release_free_memory
 from syncops.quarantine import unmerged_folders
 from syncops.recovery import recover
 from syncops.replica import Diverged, Replica, SyncError
-from syncops.signals import pushed, pushing
+from syncops.signals import in_worker, pushed, pushing
 
 logger = logging.getLogger("syncops")
 
@@ -34,7 +34,7 @@ MIN_PUSH_INTERVAL = 0.2
 MAX_BACKOFF_SECONDS = 60.0
 # Pulls another process's push asked for go at most this often: under steady writes each
 # pull applies a few pushes at once (applying costs the engine tens of ms whatever its size).
-MIN_PULL_INTERVAL = 0.25
+MIN_PULL_INTERVAL = 0.1
 RECONCILE_AFTER_PUSH_SECONDS = 1.0  # a pull follows each push within this
 MAINTENANCE_SECONDS = 3600.0  # how often ``maintain`` runs (pruning old copies and logs)
 CARRIED_IDS = 50  # request ids named per push at most (the rest are counted)
@@ -165,7 +165,12 @@ class SyncScheduler:
             logger.info(
                 "Pushed the writes of requests %s",
                 self._named(requests),
-                extra={"requests": requests, "duration_ms": duration_ms, "began": began},
+                extra={
+                    "requests": requests,
+                    "duration_ms": duration_ms,
+                    "began": began,
+                    "phases_ms": getattr(self.replica, "phases_ms", None),
+                },
             )
         else:
             # With THOUGHTSPACE_LOG_LEVEL=debug: when each sync ran (scripts/loadtest.py reads
@@ -179,6 +184,7 @@ class SyncScheduler:
                     "began": began,
                     "duration_ms": duration_ms,
                     "changed": changed,
+                    "phases_ms": getattr(self.replica, "phases_ms", None),
                 },
             )
         if self._failures:
@@ -227,6 +233,7 @@ class SyncScheduler:
         return self._last_pull + MIN_PULL_INTERVAL
 
     def _run(self) -> None:
+        in_worker.set(True)  # this thread's own context: reconciliation follows its pulls
         next_pull = time.monotonic()
         while not self._stopping.is_set():
             # Waiting for a push to gather its burst does not hold up a pull.

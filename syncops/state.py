@@ -40,6 +40,9 @@ class SyncState:
     consecutive_failures: int = 0
     pushes: int = 0
     pulls: int = 0
+    # Pulls whose write journal has been reconciled (one reconciliation covers every pull
+    # before it): after the background worker's pulls it follows on a thread of its own.
+    reconciled_pulls: int = 0
     recoveries: int = 0
     last_recovery: str | None = None
     last_recovery_at: str | None = None
@@ -84,6 +87,11 @@ class SyncState:
                 self.consecutive_failures += 1
                 self.status = "error"
         return duration_ms
+
+    def reconciled(self, through: int) -> None:
+        """The write journal was reconciled after the first ``through`` pulls."""
+        with self._lock:
+            self.reconciled_pulls = max(self.reconciled_pulls, through)
 
     def update(self, **values: Any) -> None:
         with self._lock:

@@ -86,6 +86,8 @@ class Replica:
         self.state = SyncState(mode=self.mode, remote_url=redact_url(url))
         self.lock = threading.RLock()  # serialises push/pull/sync on this replica
         self.write_lock = threading.Lock()  # one writing transaction at a time (offline mode)
+        # How long each step of the last push or pull took, in ms (the worker's debug log).
+        self.phases_ms: dict[str, float] = {}
         # Bumped when the local files are rebuilt: connections of an older generation are
         # closed instead of pooled, and a write must not start on one.
         self.generation = 0

@@ -215,19 +215,31 @@ class TursoReplica(Replica):
 
         self._ensure_open_for_sync()
         started = time.perf_counter()
+        self.phases_ms = {}
         with self.lock:
+            self._phase("lock", started)
             try:
+                mark = time.perf_counter()
                 journal.capture(self._sync_connection, path=self.path)  # first: no network
+                self._phase("capture", mark)
+                mark = time.perf_counter()
                 self.check_remote()
+                self._phase("check", mark)
                 carried = journal.committed_ids()  # committed before the push: it carries them
+                mark = time.perf_counter()
                 self._sync_connection.push()
+                self._phase("push", mark)
             except Exception as exc:
                 self.state.record("push", started, exc)
                 raise sync_error("Push to", self, exc) from exc
             self.state.record("push", started)
+            mark = time.perf_counter()
             journal.mark_pushed(carried)
+            self._phase("journal", mark)
+            mark = time.perf_counter()
             self._refresh_stats()
             self.checkpoint(min_wal_bytes=CHECKPOINT_WAL_BYTES)
+            self._phase("checkpoint", mark)
 
     def pull(self) -> bool:
         from syncops import journal
@@ -235,19 +247,28 @@ class TursoReplica(Replica):
 
         self._ensure_open_for_sync()
         started = time.perf_counter()
+        self.phases_ms = {}
         with self.lock:
             try:
                 journal.capture(self._sync_connection, path=self.path)  # before a pull rebases
                 self.check_remote()
+                self._phase("check", started)
                 changed = self._pull_then_apply()
             except Exception as exc:
                 self.state.record("pull", started, exc)
                 raise sync_error("Pull from", self, exc) from exc
             self.state.record("pull", started)
+            mark = time.perf_counter()
             self._refresh_stats()
             self.checkpoint(min_wal_bytes=CHECKPOINT_WAL_BYTES)
+            self._phase("checkpoint", mark)
+        mark = time.perf_counter()
         pulled.send(sender=type(self), replica=self, changed=changed)
+        self._phase("after", mark)
         return changed
+
+    def _phase(self, name: str, since: float) -> None:
+        self.phases_ms[name] = round((time.perf_counter() - since) * 1000, 1)
 
     def _pull_then_apply(self) -> bool:
         """``ConnectionSync.pull`` in its two phases: fetch the remote's changes (network, no
@@ -256,12 +277,17 @@ class TursoReplica(Replica):
         import turso.lib_sync as lib_sync
 
         database, http = self._database, self._http
+        mark = time.perf_counter()
         changes = lib_sync._run_op(database, database.wait_changes(), http)
+        self._phase("fetch", mark)
         if changes is None or changes.empty():
             return False
         from syncops import journal
 
+        mark = time.perf_counter()
         with self.write_lock:
+            self._phase("lock", mark)
+            mark = time.perf_counter()
             # What was written since the pull began is journaled before the log is rewritten.
             journal.capture(self._sync_connection, path=self.path)
             lib_sync._run_op(database, database.apply_changes(changes), http)
@@ -269,6 +295,7 @@ class TursoReplica(Replica):
             # have brought tables another process migrated.
             journal.skip_to_end(self._sync_connection, path=self.path)
             self._watch_schema(self._sync_connection)
+            self._phase("apply", mark)
         return True
 
     def _refresh_stats(self) -> None:

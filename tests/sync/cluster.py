@@ -265,9 +265,9 @@ class Cluster:
                 connection.close()
 
     def settle(self, timeout: float = 120) -> None:
-        """Wait until both instances are healthy with nothing to push, and have pulled twice
-        since then with still nothing to push: what reconciliation writes after a pull has
-        gone out and come back."""
+        """Wait until both instances are healthy with nothing to push, and have pulled and
+        reconciled twice since then with still nothing to push: what reconciliation writes
+        after a pull has gone out and come back."""
         token = self.demo.token
         deadline = time.monotonic() + timeout
 
@@ -283,9 +283,9 @@ class Cluster:
             for instance in self.instances:
                 seen = pulls[instance.name]
                 wait_until(
-                    lambda i=instance, n=seen: i.status(token).get("pulls", 0) >= n + 2,
+                    lambda i=instance, n=seen: i.status(token).get("reconciled_pulls", 0) >= n + 2,
                     timeout=max(deadline - time.monotonic(), 1),
-                    what=f"two more pulls on {instance}",
+                    what=f"two more pulls reconciled on {instance}",
                 )
             if quiet():
                 return

@@ -384,9 +384,9 @@ def test_a_delete_that_had_not_seen_an_edit_made_elsewhere_keeps_that_edit_as_a_
         )
         pulls = cluster.b.status(cluster.demo.token)["pulls"]
         wait_until(  # b's journal is reconciled after a pull that follows its push
-            lambda: cluster.b.status(cluster.demo.token).get("pulls", 0) >= pulls + 2,
+            lambda: cluster.b.status(cluster.demo.token).get("reconciled_pulls", 0) >= pulls + 2,
             timeout=30,
-            what="two pulls on b",
+            what="two pulls reconciled on b",
         )
     cluster.settle()
     for instance in cluster:

@@ -39,6 +39,27 @@ print("COUNT", Thought.objects.filter(key__startswith="w").count())
 """
 
 
+SLOW_RECONCILIATION = """
+import time
+from django.db import connections
+from syncops import reconcile, runtime
+
+replica = runtime.replica_for(connections["default"].settings_dict)
+runtime.ensure_started(replica)
+scheduler = replica.scheduler
+assert scheduler.fresh_pull(30)
+with reconcile._lock:  # a reconciliation that takes long: the next ones wait for it
+    before = replica.state.pulls
+    pulled = [scheduler.fresh_pull(10) for _ in range(3)]
+    print("PULLED", pulled, replica.state.pulls - before)
+    print("BEHIND", replica.state.reconciled_pulls < replica.state.pulls)
+deadline = time.monotonic() + 30
+while replica.state.reconciled_pulls < before + 3 and time.monotonic() < deadline:
+    time.sleep(0.05)
+print("CAUGHT UP", replica.state.reconciled_pulls >= before + 3)
+"""
+
+
 def thoughts_url(space_id: str, key: str = "") -> str:
     return f"/api/spaces/{space_id}/thoughts" + (f"/{key}" if key else "")
 
@@ -147,6 +168,16 @@ def test_eight_threads_write_while_the_worker_syncs(turso_server: Server, tmp_pa
     b = sync_env(tmp_path, "b", "offline", turso_server.url)
     manage(b, "migrate", "--noinput")
     assert thoughts(b) == thoughts(a)
+
+
+def test_the_workers_pulls_do_not_wait_for_reconciliation(turso_server: Server, tmp_path: Path):
+    """A pull makes the pulled writes readable; reconciling the journal after it runs on a
+    thread of its own, so a slow one holds up no pull, and catches up with them after."""
+    a = sync_env(tmp_path, "a", "offline", turso_server.url)
+    prepare_database(a)
+    output = manage(a, "shell", "--no-imports", "-c", SLOW_RECONCILIATION)
+    assert "PULLED [True, True, True] 3" in output, output
+    assert "BEHIND True" in output and "CAUGHT UP True" in output, output
 
 
 def test_resync_dry_run_changes_nothing_and_resync_keeps_every_row(
