@@ -91,7 +91,7 @@ def recover(replica: Any, *, reason: str, prefer: str | None = None) -> Recovery
                 f"Recovery waits for the remote {replica.state.remote_url}: {exc}. Nothing was "
                 "moved; it is retried with the next sync."
             ) from exc
-        with replica.write_lock:  # no request writes while the files change under it
+        with replica.write_lock.first():  # no request writes while the files change under it
             folders = report.finished = unmerged_folders(replica.path)
             if not folders:
                 replica.start_read_copy(reason)

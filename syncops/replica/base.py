@@ -7,6 +7,9 @@ import encodings.idna  # noqa: F401 - urllib imports it lazily; not from a worke
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +63,51 @@ def _sentence(reason: str) -> str:
     return first[:1].lower() + first[1:] if first else "a divergence from the remote"
 
 
+class WriteLock:
+    """One writing transaction at a time in this process, where the sync worker never waits
+    behind a stream of them.
+
+    A plain lock goes to whichever waiter runs next: under load a pull waiting to apply what
+    it had fetched waited behind transaction after transaction (0.4-0.65 s), and the write
+    it brought waited with it. Writers pass a turnstile before they queue for the lock; the
+    worker (``first``) holds the turnstile while it waits, so it waits at most for the
+    writer holding the lock and those already queued."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._turnstile = threading.Lock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        deadline = time.monotonic() + timeout if timeout >= 0 else None
+        if not self._turnstile.acquire(blocking, timeout):
+            return False
+        self._turnstile.release()
+        left = -1.0 if deadline is None else max(deadline - time.monotonic(), 0.0)
+        return self._lock.acquire(blocking, left if blocking else -1)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    @contextmanager
+    def first(self) -> Iterator[None]:
+        """Hold the lock, taken ahead of every writer that was not queued yet."""
+        with self._turnstile:
+            self._lock.acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
 class Replica:
     mode = "local"
     # Whether writing transactions queue on ``write_lock`` (one writer per process).
@@ -85,7 +133,7 @@ class Replica:
         self.token = token or ""
         self.state = SyncState(mode=self.mode, remote_url=redact_url(url))
         self.lock = threading.RLock()  # serialises push/pull/sync on this replica
-        self.write_lock = threading.Lock()  # one writing transaction at a time (offline mode)
+        self.write_lock = WriteLock()  # one writing transaction at a time (offline mode)
         # How long each step of the last push or pull took, in ms (the worker's debug log).
         self.phases_ms: dict[str, float] = {}
         # Bumped when the local files are rebuilt: connections of an older generation are

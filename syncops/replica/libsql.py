@@ -264,7 +264,7 @@ class LibsqlReplica(Replica):
                 self.check_primary()
                 if check:
                     self.check_remote()
-                with self.write_lock:  # never in the middle of a write transaction
+                with self.write_lock.first():  # never in the middle of a write transaction
                     self._syncer().sync()
             except Exception as exc:
                 self.state.record("pull", started, exc)

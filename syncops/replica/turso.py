@@ -285,7 +285,7 @@ class TursoReplica(Replica):
         from syncops import journal
 
         mark = time.perf_counter()
-        with self.write_lock:
+        with self.write_lock.first():
             self._phase("lock", mark)
             mark = time.perf_counter()
             # What was written since the pull began is journaled before the log is rewritten.
@@ -336,7 +336,7 @@ class TursoReplica(Replica):
         started, error = time.perf_counter(), None
         with self.lock:
             for attempt in range(CHECKPOINT_BUSY_RETRIES):
-                with self.write_lock:
+                with self.write_lock.first():
                     try:
                         self._sync_connection.checkpoint()
                         error = None
