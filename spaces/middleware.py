@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from spaces import fleet
 from spaces.errors import not_applied, unavailable_answer
 from syncops import runtime
+from thoughtspace import concurrency
 
 logger = logging.getLogger("spaces")
 
@@ -118,7 +119,9 @@ class NotFoundAfterPullMiddleware:
         response = self.get_response(request)
         if response.status_code != 404 or getattr(request, "resolver_match", None) is None:
             return response
-        fleet.wait_for_pushes(self.WAIT_SECONDS)
-        if not runtime.fresh_pull(self.WAIT_SECONDS):
+        with concurrency.released():  # waiting holds up no other request
+            fleet.wait_for_pushes(self.WAIT_SECONDS)
+            pulled = runtime.fresh_pull(self.WAIT_SECONDS)
+        if not pulled:
             return response
         return self.get_response(request)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "syncops.logs.RequestIdMiddleware",  # first: every log record of the request names it
     "thoughtspace.metrics.RequestMetricsMiddleware",  # it times all the others too
+    "thoughtspace.concurrency.ConcurrencyLimitMiddleware",  # the wait for a turn is timed
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +101,9 @@ try:
     ]
 except ValueError as exc:
     raise ImproperlyConfigured(f"THOUGHTSPACE_METRICS_ALLOW: {exc}") from None
+# Requests of one process that run at once (0: no limit); the others wait their turn
+# (thoughtspace/concurrency.py).
+MAX_CONCURRENT_REQUESTS = int(env_float("THOUGHTSPACE_MAX_CONCURRENT_REQUESTS", 4, minimum=0))
 # /readyz answers 503 while more local changes than this wait for the remote.
 THOUGHTSPACE_READY_MAX_PENDING = int(env_float("THOUGHTSPACE_READY_MAX_PENDING", 1000, minimum=0))
 if DB_MODE != "local" and not TURSO_DATABASE_URL.startswith(("http://", "https://")):
