@@ -17,6 +17,7 @@ Then, with 3 processes, the same load again while deploy/rolling-restart.sh rest
 
     .venv/bin/python scripts/loadtest.py                   # 1 and 3 processes, 50 users, 60 s
     .venv/bin/python scripts/loadtest.py --users 20 --seconds 30 --processes 3
+    .venv/bin/python scripts/loadtest.py --env THOUGHTSPACE_MAX_CONCURRENT_REQUESTS=0
 
 Prints a table (docs/BENCHMARKS.md, "Fleet load"). Targets (issue 19), through nginx to
 three processes, 50 users for 60 s: no failed request, every write on every process within
@@ -158,7 +159,7 @@ class Probes:
                 continue
             origin, push_began, push_took = min(pushes, key=lambda push: push[1] + push[2])
             pushed_at = push_began + push_took
-            last = (pushed_at, 0.0)  # (when the slowest pull began, how long it took)
+            last = (answered, 0.0)  # (when the slowest pull fetched, how long until applied)
             for port, events in syncs.items():
                 if port == origin:
                     continue
@@ -300,11 +301,20 @@ def rolling_restart(fleet: Fleet, after: float) -> subprocess.CompletedProcess[s
     )
 
 
-def run(processes: int, users: int, seconds: int, *, restart: bool, folder: Path) -> dict[str, Any]:
+def run(
+    processes: int,
+    users: int,
+    seconds: int,
+    *,
+    restart: bool,
+    folder: Path,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     name = f"fleet-{processes}{'-restart' if restart else ''}"  # each run on fresh files
     # JSON logs with a record for every push and pull: how the probe's writes are followed.
     logs = {"THOUGHTSPACE_LOG_FORMAT": "json", "THOUGHTSPACE_LOG_LEVEL": "debug"}
-    with running_fleet(folder / name, processes=processes, tokens=2, extra_env=logs) as fleet:
+    extra = logs | (env or {})
+    with running_fleet(folder / name, processes=processes, tokens=2, extra_env=extra) as fleet:
         restarted: list[subprocess.CompletedProcess[str]] = []
         with Probes(fleet) as probes:
             if restart:
@@ -355,16 +365,35 @@ def main() -> int:
     parser.add_argument("--no-restart", action="store_true", help="skip the rolling restart run")
     parser.add_argument("--only-restart", action="store_true", help="only the rolling restart run")
     parser.add_argument("--keep", type=Path, help="keep the logs and Locust's CSVs in this folder")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of every process (THOUGHTSPACE_MAX_CONCURRENT_REQUESTS=0); repeatable",
+    )
     args = parser.parse_args()
+    if any("=" not in item for item in args.env):
+        parser.error("--env takes NAME=VALUE")
+    env = dict(item.split("=", 1) for item in args.env)
     results = []
     with tempfile.TemporaryDirectory(prefix="thoughtspace-loadtest-") as scratch:
         folder = str(args.keep or scratch)
         for processes in [] if args.only_restart else [int(n) for n in args.processes.split(",")]:
             results.append(
-                run(processes, args.users, args.seconds, restart=False, folder=Path(folder))
+                run(
+                    processes,
+                    args.users,
+                    args.seconds,
+                    restart=False,
+                    folder=Path(folder),
+                    env=env,
+                )
             )
         if not args.no_restart and 3 in [int(n) for n in args.processes.split(",")]:
-            results.append(run(3, args.users, args.seconds, restart=True, folder=Path(folder)))
+            results.append(
+                run(3, args.users, args.seconds, restart=True, folder=Path(folder), env=env)
+            )
     print(
         "| processes | rolling restart | users | requests/s | p50 ms | p95 ms | failed "
         "| write on every process p50 / p95 s | of which to the primary | /readyz not 200 |"

@@ -5,8 +5,8 @@ A process runs Python one thread at a time. Past a few requests at once, more of
 make each slower, and the one holding the database's write lock (or the sync worker applying
 a pull) waits its turn among them all: under 50 users, three processes on two cores, a pull
 waited 0.1-0.6 s for the write lock held by a request that was itself waiting to run, and a
-write took up to 1.2 s (p95) to reach every process; with four requests at a time, 0.65 s
-(docs/BENCHMARKS.md, "Fleet load"). Health checks and metrics never wait (a balancer must
+write took 0.97 s (p95) to reach every process; with four requests at a time, 0.59 s, with as
+many requests a second (docs/BENCHMARKS.md, "Fleet load"). Health checks and metrics never wait (a balancer must
 see a busy process as alive), and a request that waits for something else (a 404 waiting
 for a pull, ``released``) gives its turn up meanwhile.
 """
