@@ -6,9 +6,9 @@ make each slower, and the one holding the database's write lock (or the sync wor
 a pull) waits its turn among them all: under 50 users, three processes on two cores, a pull
 waited 0.1-0.6 s for the write lock held by a request that was itself waiting to run, and a
 write took 0.97 s (p95) to reach every process; with four requests at a time, 0.59 s, with as
-many requests a second (docs/BENCHMARKS.md, "Fleet load"). Health checks and metrics never wait (a balancer must
-see a busy process as alive), and a request that waits for something else (a 404 waiting
-for a pull, ``released``) gives its turn up meanwhile.
+many requests a second (docs/BENCHMARKS.md, "Fleet load"). Health checks and metrics never
+wait (a balancer must see a busy process as alive), and a request that waits for something
+else (a 404 waiting for a pull, ``released``) gives its turn up meanwhile.
 """
 
 from __future__ import annotations
