@@ -18,6 +18,11 @@ from spaces.ids import new_id
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$"
 KEY_RE = re.compile(KEY_PATTERN)
 KEY_HELP = "1-80 characters: letters, digits, '-', '_' or '.', starting with a letter or digit."
+# A character that str.strip() keeps, spelled out: the \s of JSON Schema (ECMAScript's) leaves
+# out U+001C-U+001F and U+0085, which strip() removes, and takes in U+FEFF, which it keeps.
+NOT_BLANK_PATTERN = (
+    r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 
 
 def numbered_key(base: str, taken: Container[str]) -> str:

@@ -17,7 +17,14 @@ from pydantic import AwareDatetime, BeforeValidator, ConfigDict
 from pydantic.json_schema import SkipJsonSchema
 
 from spaces.errors import InvalidInput, ServiceError
-from spaces.models import BODY_MAX, KEY_PATTERN, KIND_MAX, LABEL_MAX, TITLE_MAX
+from spaces.models import (
+    BODY_MAX,
+    KEY_PATTERN,
+    KIND_MAX,
+    LABEL_MAX,
+    NOT_BLANK_PATTERN,
+    TITLE_MAX,
+)
 from spaces.presentation import field_changes
 
 POSITION_MIN, POSITION_MAX = -(2**31), 2**31 - 1  # what services accept
@@ -49,7 +56,12 @@ NotNull = SkipJsonSchema[None]
 # whitespace is empty: the schema asks for a character that is not.
 Title = Annotated[
     str,
-    Field(min_length=1, max_length=TITLE_MAX, pattern=r"\S", description="Not only whitespace."),
+    Field(
+        min_length=1,
+        max_length=TITLE_MAX,
+        pattern=NOT_BLANK_PATTERN,
+        description="Not only whitespace.",
+    ),
 ]
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
+import jsonschema_rs
 import pytest
 from django.test import Client
 
 from spaces import indexing, services
-from spaces.models import Space, Thought
+from spaces.models import NOT_BLANK_PATTERN, Space, Thought
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +85,22 @@ def test_a_nul_character_in_a_search_is_refused_with_422(space, owner, api_as):
 # --- titles of whitespace ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("title", [" ", "\u000b", "\t\n", "\u3000"])
+def test_the_title_pattern_finds_exactly_the_characters_strip_keeps_in_every_reading():
+    """The service strips titles; the schema's pattern must keep what strip() keeps whether it
+    is read by Python (Unicode or ASCII classes) or by a JSON Schema validator's engine."""
+    readings = [
+        re.compile(NOT_BLANK_PATTERN).search,
+        re.compile(NOT_BLANK_PATTERN, re.ASCII).search,
+    ]
+    validator = jsonschema_rs.validator_for({"type": "string", "pattern": NOT_BLANK_PATTERN})
+    readings.append(validator.is_valid)
+    everything = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    kept = [c for c in everything if c.strip()]
+    for reads in readings:
+        assert [c for c in everything if reads(c)] == kept, reads
+
+
+@pytest.mark.parametrize("title", [" ", "\u000b", "\t\n", "\u3000", "\u001d", "\u0085"])
 def test_a_title_of_only_whitespace_is_refused_and_the_schema_says_so(space, owner, api_as, title):
     client = api_as(owner)
     schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
