@@ -65,7 +65,7 @@ def _text(value: Any, *, field: str, limit: int, required: bool = False) -> str:
 
 
 def _key(value: Any) -> str:
-    if not isinstance(value, str) or not KEY_RE.match(value):
+    if not isinstance(value, str) or not KEY_RE.fullmatch(value):
         raise InvalidInput(f"Invalid key {value!r}: {KEY_HELP}", field="key")
     return value
 

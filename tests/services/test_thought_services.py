@@ -113,6 +113,7 @@ def test_update_checks_the_expected_version(space, owner):
     "fields",
     [
         {"key": "bad key"},
+        {"key": "ok\n"},
         {"title": " "},
         {"body": "x" * 20_001},
         {"metadata": []},
