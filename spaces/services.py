@@ -360,7 +360,7 @@ def space_import(
     records = iter(thoughts)
     while chunk := list(islice(records, IMPORT_BATCH)):
         batch.flush()  # the batches before are in the database, where the lookups look
-        wanted = [r.id for r in chunk if r.id and _ULID.match(r.id)]
+        wanted = [r.id for r in chunk if r.id and _ULID.fullmatch(r.id)]
         taken = set(Thought.objects.filter(pk__in=wanted).values_list("pk", flat=True))
         named = {r.key for r in chunk} | {r.parent for r in chunk if r.parent is not None}
         keys = dict(space.thoughts.filter(key__in=named).values_list("key", "pk"))
@@ -372,7 +372,7 @@ def space_import(
                     raise Conflict(f"A thought with key {key!r} already exists in this space.")
                 if record.parent is not None and record.parent not in keys:
                     raise InvalidInput(f"parent {record.parent!r} is not a thought of this space.")
-                keep = record.id and _ULID.match(record.id) and record.id not in taken
+                keep = record.id and _ULID.fullmatch(record.id) and record.id not in taken
                 thought = Thought(
                     id=record.id if keep else new_id(),
                     space=space,

@@ -100,6 +100,19 @@ def test_an_archive_imported_where_its_thoughts_are_gone_keeps_their_ids(filled,
     assert dict(copy.thoughts.values_list("key", "pk")) == ids
 
 
+def test_an_archived_id_that_is_not_exactly_an_id_is_not_kept(filled, owner, api_as):
+    client = api_as(owner)
+    lines = [json.loads(line) for line in export(client, filled).splitlines()]
+    for line in lines:
+        if line.get("type") == "thought":
+            line["id"] += "\n"
+    filled.delete()
+    archive = b"\n".join(json.dumps(line).encode() for line in lines)
+    copy = Space.objects.get(pk=send(client, archive).json()["space_id"])
+    ids = list(copy.thoughts.values_list("pk", flat=True))
+    assert ids and all(len(pk) == 26 and pk.isalnum() for pk in ids)
+
+
 def test_a_bad_archive_names_its_line_and_writes_nothing(filled, owner, api_as):
     client = api_as(owner)
     lines = export(client, filled).splitlines()
