@@ -128,8 +128,7 @@ class Probes:
         push that carried the write's request ended at some moment; a pull of another process
         that asked the primary for changes after it brought the write there, readable once
         applied (an earlier one may have brought it sooner: the figure errs long, never
-        short). Then every process is asked
-        once whether it holds every probe."""
+        short). Then every process is asked once whether it holds every probe."""
         requests = {request_id for _, request_id, _ in self.writes}
         deadline = time.monotonic() + 10  # the last writes' push and pulls may be on their way
         while True:

@@ -398,10 +398,10 @@ def on_pulled(sender: Any = None, *, replica: Any = None, **kwargs: Any) -> None
     pulled writes are readable already); after any other pull (``manage.py sync``, a test)
     the caller waits for it."""
     changed = bool(kwargs.get("changed", True))
-    if in_worker.get():
-        background.request(replica, changed)
-        return
     through = replica.state.pulls if replica is not None else 0
+    if in_worker.get():
+        background.request(replica, changed, through)
+        return
     worker = threading.Thread(
         target=_reconcile_and_close, args=(replica, changed, through), name="syncops-reconcile"
     )
@@ -419,11 +419,10 @@ class Background:
         self._running = False
         self._thread: threading.Thread | None = None
 
-    def request(self, replica: Any, changed: bool) -> None:
+    def request(self, replica: Any, changed: bool, through: int) -> None:
         with self._wanted:
             if self._next is not None:
                 changed = changed or self._next[1]
-            through = replica.state.pulls if replica is not None else 0
             self._next = (replica, changed, through)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(

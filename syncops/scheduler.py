@@ -169,7 +169,7 @@ class SyncScheduler:
                     "requests": requests,
                     "duration_ms": duration_ms,
                     "began": began,
-                    "phases_ms": getattr(self.replica, "phases_ms", None),
+                    "phases_ms": self.replica.phases_ms,
                 },
             )
         else:
@@ -184,7 +184,7 @@ class SyncScheduler:
                     "began": began,
                     "duration_ms": duration_ms,
                     "changed": changed,
-                    "phases_ms": getattr(self.replica, "phases_ms", None),
+                    "phases_ms": self.replica.phases_ms,
                 },
             )
         if self._failures:

@@ -9,6 +9,7 @@ import time
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from tests.sync.instances import wait_until
 from thoughtspace import concurrency
 from thoughtspace.concurrency import ConcurrencyLimitMiddleware
 
@@ -46,23 +47,16 @@ def run(middleware, paths: list[str]) -> list[threading.Thread]:
     return threads
 
 
-def wait_for(condition, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_requests_past_the_limit_wait_their_turn(settings):
     settings.MAX_CONCURRENT_REQUESTS = 2
     views = Views()
     middleware = ConcurrencyLimitMiddleware(views)
     threads = run(middleware, ["/spaces/"] * 5)
-    wait_for(lambda: views.running == 2)
+    wait_until(lambda: views.running == 2)
     time.sleep(0.1)
     assert views.running == 2  # the other three wait
     health = run(middleware, ["/healthz", "/readyz", "/metrics"])
-    wait_for(lambda: views.running == 5)  # never wait for a turn
+    wait_until(lambda: views.running == 5)  # never wait for a turn
     views.go.set()
     for thread in threads + health:
         thread.join(5)
@@ -74,9 +68,9 @@ def test_a_request_waiting_elsewhere_gives_its_turn_up(settings):
     views = Views()
     middleware = ConcurrencyLimitMiddleware(views)
     first = run(middleware, ["/spaces/?wait=elsewhere"])
-    wait_for(lambda: views.running == 1)
+    wait_until(lambda: views.running == 1)
     second = run(middleware, ["/spaces/"])
-    wait_for(lambda: views.running == 2)  # the first one's turn went to it
+    wait_until(lambda: views.running == 2)  # the first one's turn went to it
     views.go.set()
     for thread in first + second:
         thread.join(5)
@@ -87,7 +81,7 @@ def test_zero_means_no_limit(settings):
     settings.MAX_CONCURRENT_REQUESTS = 0
     views = Views()
     threads = run(ConcurrencyLimitMiddleware(views), ["/spaces/"] * 6)
-    wait_for(lambda: views.running == 6)
+    wait_until(lambda: views.running == 6)
     views.go.set()
     for thread in threads:
         thread.join(5)
