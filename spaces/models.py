@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from spaces.ids import new_id
 
-KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$"
-KEY_RE = re.compile(KEY_PATTERN)
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$"  # JSON Schema's dialect: $ ends the text
+KEY_RE = re.compile(KEY_PATTERN.removesuffix("$") + r"\Z")  # Python's $ also matches before "\n"
 KEY_HELP = "1-80 characters: letters, digits, '-', '_' or '.', starting with a letter or digit."
 # A character that str.strip() keeps, spelled out: the \s of JSON Schema (ECMAScript's) leaves
 # out U+001C-U+001F and U+0085, which strip() removes, and takes in U+FEFF, which it keeps.

@@ -301,7 +301,7 @@ class RecordError(Exception):
 
 IMPORT_BATCH = 500
 SNAPSHOT_FIELDS = ("id", "key", "title", "body", "kind", "metadata", "position", "version")
-_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # fullmatch: the whole value
 
 
 class _Batch:

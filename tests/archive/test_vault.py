@@ -302,6 +302,7 @@ def test_keys_are_made_from_file_names_and_kept_unique(tmp_path):
         "Notes/日本.md": "",
         "named.md": "---\nkey: idea-2\n---\n",
         "bad key.md": "---\nkey: not valid!\n---\nLinks to [[idea]].",
+        "block key.md": "---\nkey: |\n  ok\n---\n",  # "ok\n": not a key
     }
     plan = vault.read_markdown(write(tmp_path / "v", files))
 
@@ -312,6 +313,7 @@ def test_keys_are_made_from_file_names_and_kept_unique(tmp_path):
         "Notes/日本.md": "note",
         "named.md": "idea-2",
         "bad key.md": "bad-key",
+        "block key.md": "block-key",
     }
     assert [(k.source, k.target) for k in plan.links] == [("bad-key", "idea")]
 
